@@ -1,0 +1,377 @@
+/*
+ * wodan.h -- public API of libwodan, a copy-on-write B-epsilon ("hitchhiker")
+ * tree of fixed-size keys and bounded values stored directly on a block device
+ * or a file, in Wodan layout version 1 (doc/SPEC.md, ../shared/spec/FORMAT.md).
+ *
+ * Conventions used by every function below:
+ *  - Errors are negative `enum wodan_err` values; 0 (or a documented positive
+ *    value) is success.  wodan_strerror() names an error; wodan_last_error()
+ *    gives details (block address, rule, message) of the last error raised on
+ *    the calling thread.
+ *  - Sizes carry their unit in the name (`_bytes`, `_blocks`).  A "block" is
+ *    the filesystem block size `bs` chosen at mkfs (512 B .. 64 MiB).
+ *  - Keys are exactly `key_size_bytes` long (1..255) and compare bytewise
+ *    (memcmp).  Values are 0..wodan_info.max_value_bytes long.
+ *  - Thread-safety: a `wodan_t` handle is NOT thread-safe; callers serialise
+ *    all calls on one handle.  Distinct handles on distinct backends may be
+ *    used from distinct threads.  wodan_strerror() is thread-safe;
+ *    wodan_last_error() is per thread.
+ *  - Buffers passed in are borrowed for the duration of the call only, unless
+ *    stated otherwise.
+ */
+#ifndef WODAN_H
+#define WODAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WODAN_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------ errors */
+
+/* Error codes (FORMAT.md §4).  All are negative. */
+enum wodan_err {
+	WODAN_OK = 0,
+	WODAN_E_BAD_MAGIC = -1,      /* superblock magic is not Wodan's */
+	WODAN_E_BAD_VERSION = -2,    /* superblock version != 1 */
+	WODAN_E_BAD_FLAGS = -3,      /* unsupported incompat flags */
+	WODAN_E_BAD_CRC = -4,        /* CRC32C mismatch; detail.block set */
+	WODAN_E_BAD_PARAMS = -5,     /* block/key size differ from expected */
+	WODAN_E_IO_READ = -6,        /* backend read failed */
+	WODAN_E_IO_WRITE = -7,       /* backend write failed */
+	WODAN_E_IO_DISCARD = -8,     /* backend discard failed */
+	WODAN_E_IO_BARRIER = -9,     /* backend barrier failed */
+	WODAN_E_NEEDS_FLUSH = -10,   /* no room until a flush; nothing changed */
+	WODAN_E_OUT_OF_SPACE = -11,  /* no room even after a flush; nothing changed */
+	WODAN_E_BAD_KEY = -12,       /* key length != key size */
+	WODAN_E_VALUE_TOO_LARGE = -13, /* value longer than max_value_bytes */
+	WODAN_E_BAD_NODE_TYPE = -14, /* node type byte is not the expected one */
+	WODAN_E_FSID = -15,          /* node fsid differs from superblock fsid */
+	WODAN_E_CORRUPT = -16,       /* tree rule violated; detail.block/rule set */
+	WODAN_E_INVAL = -17,         /* invalid argument or geometry */
+	WODAN_E_NOMEM = -18,         /* allocation failed */
+	WODAN_E_NO_ROOT = -19,       /* no valid root found on the device */
+	WODAN_E_READONLY = -20,      /* handle opened read-only */
+	WODAN_E_NOT_SUPPORTED = -21, /* operation not supported (e.g. delete
+	                              * without tombstones, backend lacks op) */
+	WODAN_E_DUMP = -22,          /* malformed dump; detail has offset/record */
+	WODAN_E_ABORTED = -23,       /* a callback asked to stop */
+};
+
+/* Static English name of `err` ("needs flush", ...).  Never NULL; unknown
+ * codes give "unknown error".  Thread-safe. */
+const char *wodan_strerror(int err);
+
+/* Details of the last error raised on the calling thread. */
+struct wodan_error_detail {
+	int code;            /* the enum wodan_err value, 0 if none */
+	uint64_t block;      /* block address (L) involved, UINT64_MAX if none */
+	uint64_t offset_bytes; /* byte offset in a dump, UINT64_MAX if none */
+	uint64_t record;     /* dump record number (0-based), UINT64_MAX if none */
+	char message[256];   /* one-line human readable description */
+};
+
+/* Returns a pointer to the calling thread's last error detail (thread-local
+ * storage owned by the library; valid until the thread's next wodan call). */
+const struct wodan_error_detail *wodan_last_error(void);
+
+/* ---------------------------------------------------------------- backends */
+
+/*
+ * Storage backend: bytes at byte offsets.  A backend is a struct of function
+ * pointers plus geometry (a vtable).  Third-party backends fill one in and
+ * pass it to wodan_mkfs()/wodan_open().  `abi_version` must equal
+ * WODAN_BACKEND_ABI_VERSION.
+ *
+ * All offsets and lengths handed to read/write/discard by libwodan are
+ * multiples of io_size_bytes.  Each op returns 0 or a negative errno value.
+ */
+#define WODAN_BACKEND_ABI_VERSION 1u
+
+struct wodan_backend {
+	uint32_t abi_version;     /* WODAN_BACKEND_ABI_VERSION */
+	const char *name;         /* "file", "ram", ...: static string */
+	void *ctx;                /* backend private state */
+	uint64_t size_bytes;      /* device size in bytes */
+	uint32_t io_size_bytes;   /* smallest I/O unit (power of two >= 512) */
+	/* Read len bytes at off into buf.  Short reads are errors. */
+	int (*read)(struct wodan_backend *be, uint64_t off_bytes, void *buf,
+		    size_t len_bytes);
+	/* Write len bytes from buf at off.  Not durable before barrier(). */
+	int (*write)(struct wodan_backend *be, uint64_t off_bytes,
+		     const void *buf, size_t len_bytes);
+	/* Tell the device a byte range is unused (may be NULL: unsupported). */
+	int (*discard)(struct wodan_backend *be, uint64_t off_bytes,
+		       uint64_t len_bytes);
+	/* When it returns 0, every write issued before it is durable. */
+	int (*barrier)(struct wodan_backend *be);
+	/* Release ctx and the struct itself (may be NULL for static structs). */
+	void (*close)(struct wodan_backend *be);
+};
+
+/* Backend open flags. */
+#define WODAN_BACKEND_CREATE 0x1u   /* file: create when missing (needs size) */
+#define WODAN_BACKEND_RDONLY 0x2u   /* open read-only */
+
+/*
+ * Open a regular file as a device.  size_bytes: when non-zero and the file is
+ * created or shorter, the file is extended (sparse) to size_bytes; 0 keeps the
+ * current size.  io_size_bytes = 512.  Barrier = fdatasync, discard = punch
+ * hole.  On success *out is owned by the caller (release with
+ * wodan_backend_close).  Errors: WODAN_E_INVAL (bad path/size),
+ * WODAN_E_IO_READ (open/stat failed; detail.message has strerror(errno)),
+ * WODAN_E_NOMEM.
+ */
+int wodan_backend_file_open(const char *path, unsigned flags,
+			    uint64_t size_bytes, struct wodan_backend **out);
+
+/*
+ * Create a zero-filled RAM device of size_bytes (a multiple of 512, at most
+ * 64 GiB).  Barrier does nothing; discard zeroes.  Errors: WODAN_E_INVAL,
+ * WODAN_E_NOMEM.
+ */
+int wodan_backend_ram_create(uint64_t size_bytes, struct wodan_backend **out);
+
+/*
+ * Open a device string "[BACKEND:]PATH": "file:img", "ram:64M" (size with an
+ * optional K/M/G/T suffix, powers of 1024), or a bare path (a regular file).
+ * size_bytes as for wodan_backend_file_open (ignored for ram:).
+ * Errors as the backend opened.
+ */
+int wodan_backend_open(const char *spec, unsigned flags, uint64_t size_bytes,
+		       struct wodan_backend **out);
+
+/* Close a backend obtained from any wodan_backend_* function (NULL is ok). */
+void wodan_backend_close(struct wodan_backend *be);
+
+/* ------------------------------------------------------------------- mkfs */
+
+#define WODAN_DEFAULT_BLOCK_SIZE 262144u /* ORIGINAL §8 */
+#define WODAN_DEFAULT_KEY_SIZE 20u
+#define WODAN_DEFAULT_PREROOTS_INTERVAL 32u
+
+struct wodan_mkfs_params {
+	uint32_t block_size_bytes;   /* 0 = default (256 KiB) */
+	uint32_t key_size_bytes;     /* 0 = default (20); 1..255 */
+	uint64_t logical_size_blocks; /* 0 = device size / block size */
+	int tombstones;              /* non-zero: set incompat bit 0x8 */
+	uint32_t preroots_interval_blocks; /* 0 = default 32; UINT32_MAX = none */
+	int magic_crc_write;         /* fuzzing only: nodes get ff ff ff ff */
+};
+
+/*
+ * Format `be` (FORMAT.md §1, ORIGINAL §1.7): writes an empty root (generation
+ * 1) at a random first_block_written, then the 512-byte superblock (block 0,
+ * written as one io_size I/O), then preroots, then a barrier.  Any old image
+ * is overwritten without asking (the CLI asks).  Does not discard.
+ * *generation_out (may be NULL) receives 1.
+ * Errors: WODAN_E_INVAL (geometry: block size not a multiple of 512, of 4096
+ * once >= 4096, or of the backend's I/O size; key size 0 or > 255; fewer than
+ * 2 blocks; a geometry whose inner nodes cannot hold 3 links), WODAN_E_IO_*.
+ * Not thread-safe with respect to other users of `be`.
+ */
+int wodan_mkfs(struct wodan_backend *be, const struct wodan_mkfs_params *p,
+	       uint64_t *generation_out);
+
+/* ------------------------------------------------------------ open, close */
+
+#define WODAN_OPEN_READONLY 0x1u    /* refuse inserts/deletes/flush */
+#define WODAN_OPEN_FAST_SCAN 0x2u   /* do not read leaves at mount (they are
+				     * verified when first loaded) */
+#define WODAN_OPEN_NO_AUTOFLUSH 0x4u /* return NEEDS_FLUSH instead of
+				      * flushing when dirty memory is full */
+#define WODAN_OPEN_ROLLBACK 0x8u    /* if the newest root's tree is damaged,
+				     * open the newest older intact root */
+#define WODAN_OPEN_RELAX_MAGIC_CRC 0x10u /* accept ff ff ff ff CRC trailers
+					  * (fuzzing only) */
+#define WODAN_OPEN_MAGIC_CRC_WRITE 0x20u /* write ff ff ff ff node trailers */
+
+struct wodan_open_opts {
+	unsigned flags;              /* WODAN_OPEN_* */
+	uint32_t expect_block_size_bytes; /* 0 = accept the superblock's */
+	uint32_t expect_key_size_bytes;   /* 0 = accept the superblock's */
+	uint64_t cache_bytes;        /* clean-node cache budget; 0 = 64 MiB */
+	uint64_t dirty_bytes;        /* dirty-node budget; 0 = 64 MiB */
+	uint32_t max_fanout;         /* child links per inner node; 0 = layout
+				      * maximum (Cmax, ORIGINAL §3.2) */
+};
+
+typedef struct wodan wodan_t;
+
+/*
+ * Mount the image on `be` (FORMAT.md §2): superblock checks, bisection for
+ * the newest root, validation walk that builds the free-space map.  `opts`
+ * may be NULL (defaults).  The handle borrows `be`: keep it open until
+ * wodan_close()/wodan_abandon() returned, then close it yourself.
+ * Errors: WODAN_E_BAD_MAGIC, _BAD_VERSION, _BAD_FLAGS, _BAD_CRC (superblock:
+ * block 0), _BAD_PARAMS, _INVAL (superblock geometry invalid for this
+ * device), _NO_ROOT, _CORRUPT / _BAD_CRC / _BAD_NODE_TYPE / _FSID (tree walk;
+ * detail.block), _IO_READ, _NOMEM.
+ */
+int wodan_open(struct wodan_backend *be, const struct wodan_open_opts *opts,
+	       wodan_t **out);
+
+/* Flush (unless read-only) and release the handle.  The handle is freed
+ * even when the flush fails; the error is returned and data inserted since
+ * the last successful flush is then lost. */
+int wodan_close(wodan_t *w);
+
+/* Release the handle without flushing (data since the last flush is lost).
+ * NULL is ok. */
+void wodan_abandon(wodan_t *w);
+
+/* ------------------------------------------------------------- operations */
+
+/*
+ * Insert or overwrite key -> value (kept in memory until wodan_flush()).
+ * key_len must equal the key size; val_len <= max_value_bytes (FORMAT.md §3
+ * "value limit up front").  With tombstones enabled an empty value is a
+ * deletion.  Errors: WODAN_E_BAD_KEY, _VALUE_TOO_LARGE, _READONLY,
+ * _NEEDS_FLUSH (flush then retry), _OUT_OF_SPACE, _IO_*, _BAD_CRC, _CORRUPT
+ * (a node loaded on the way was damaged), _NOMEM.  On any error no key
+ * changes value (the tree may have been reorganised invisibly).
+ */
+int wodan_insert(wodan_t *w, const void *key, size_t key_len,
+		 const void *val, size_t val_len);
+
+/* Delete key (inserts a tombstone).  Errors as wodan_insert, plus
+ * WODAN_E_NOT_SUPPORTED when the image has no tombstone flag. */
+int wodan_delete(wodan_t *w, const void *key, size_t key_len);
+
+/*
+ * Look key up.  Returns 1 and copies min(value length, buf_len) bytes into
+ * buf (may be NULL when buf_len is 0) and the full value length into
+ * *val_len (may be NULL) when present; 0 when absent; negative on error
+ * (WODAN_E_BAD_KEY, _IO_READ, _BAD_CRC, _CORRUPT, ... with detail.block).
+ */
+int wodan_lookup(wodan_t *w, const void *key, size_t key_len, void *buf,
+		 size_t buf_len, size_t *val_len);
+
+/*
+ * Make every insert/delete so far durable (FORMAT.md §3 crash safety):
+ * write all dirty non-root nodes, barrier, write the root, barrier.  Stores
+ * the new root generation in *generation (may be NULL); with nothing dirty,
+ * the current generation.  Errors: WODAN_E_READONLY, _IO_WRITE, _IO_BARRIER,
+ * _OUT_OF_SPACE (never expected: space is reserved before nodes get dirty).
+ * After a failed flush the in-memory state is unchanged and may be retried.
+ */
+int wodan_flush(wodan_t *w, uint64_t *generation);
+
+/* Iteration callback: key (key size bytes), value (val_len bytes), both only
+ * valid during the call.  Return 0 to continue, non-zero to stop
+ * (wodan_iterate then returns WODAN_E_ABORTED).  The callback must not call
+ * any function on the same handle. */
+typedef int (*wodan_iter_fn)(void *arg, const uint8_t *key,
+			     const uint8_t *val, size_t val_len);
+
+/*
+ * Visit every live key in [start, end) in ascending order, once, with its
+ * newest value (FORMAT.md §3 ranges).  start NULL = from the smallest key;
+ * end NULL = through the largest key (inclusive).  Tombstones are not
+ * visited.  Errors: WODAN_E_ABORTED, WODAN_E_IO_READ, _BAD_CRC, _CORRUPT.
+ */
+int wodan_iterate(wodan_t *w, const void *start, const void *end,
+		  wodan_iter_fn fn, void *arg);
+
+/* ------------------------------------------------------- info, statistics */
+
+struct wodan_info {
+	uint32_t block_size_bytes;
+	uint32_t key_size_bytes;
+	uint32_t max_value_bytes;     /* FORMAT.md §3 value limit */
+	uint64_t logical_size_blocks; /* including block 0 */
+	uint64_t first_block_written;
+	uint32_t incompat_flags;
+	int tombstones;
+	uint8_t fsid[16];
+	uint64_t generation;          /* newest durable root generation */
+	uint64_t root_block;          /* L of that root */
+	uint32_t depth;               /* root rdepth (0 = root is a leaf) */
+	uint64_t used_blocks;         /* including block 0 and dirty reserve */
+	uint64_t free_blocks;
+	uint32_t max_fanout;
+};
+
+/* Fill *info.  Never fails for a valid handle. */
+int wodan_get_info(wodan_t *w, struct wodan_info *info);
+
+struct wodan_stats {
+	uint64_t inserts, deletes, lookups, iterations, flushes;
+	uint64_t blocks_read, blocks_written, blocks_discarded, barriers;
+	uint64_t bytes_read, bytes_written;
+	uint64_t cache_hits, cache_misses, cache_evictions;
+	uint64_t spills, splits, auto_flushes;
+	uint64_t cache_bytes;         /* clean node memory now */
+	uint64_t dirty_bytes;         /* dirty node memory now */
+	uint64_t dirty_nodes;
+};
+
+/* Fill *st with counters since open.  Never fails for a valid handle. */
+int wodan_get_stats(wodan_t *w, struct wodan_stats *st);
+
+/* ------------------------------------------------------------------ check */
+
+struct wodan_check_problem {
+	uint64_t block;      /* L of the offending block (0 = superblock) */
+	int code;            /* enum wodan_err */
+	char what[256];      /* the rule that failed */
+};
+
+#define WODAN_CHECK_MAX_LEVELS 64
+
+struct wodan_check_report {
+	/* geometry */
+	uint32_t block_size_bytes, key_size_bytes, incompat_flags;
+	uint64_t logical_size_blocks;
+	int tombstones;
+	uint8_t fsid[16];
+	/* newest root */
+	uint64_t generation, root_block;
+	uint32_t depth;
+	uint64_t nodes_per_level[WODAN_CHECK_MAX_LEVELS]; /* by rdepth */
+	uint64_t nodes, live_keys, tombstones_stored, logged_items;
+	uint64_t used_blocks, free_blocks;  /* used includes block 0 */
+	double fill_factor;  /* payload bytes / (nodes * block size) */
+	/* roots older than the newest whose trees validate (newest first) */
+	uint64_t intact_older_generations[8];
+	uint32_t n_intact_older;
+	/* problems (owned by the report; free with wodan_check_report_free) */
+	struct wodan_check_problem *problems;
+	uint32_t n_problems;
+	int opened;          /* 1 when a root was found and walked */
+};
+
+/* Progress callback: done/total in blocks; return non-zero to abort. */
+typedef int (*wodan_progress_fn)(void *arg, uint64_t done, uint64_t total);
+
+/*
+ * fsck: mount `be` read-only with a full walk (every node read, every rule of
+ * FORMAT.md §2), count keys, and fill *rep.  Returns 0 when the image is
+ * clean, 1 when problems were found (listed in rep->problems, at most 1000),
+ * or a negative error when the check itself could not run (I/O error on
+ * block 0, out of memory).  flags: WODAN_OPEN_ROLLBACK also searches older
+ * intact roots (always reported when the newest is damaged).
+ * rep->problems must be released with wodan_check_report_free().
+ */
+int wodan_check(struct wodan_backend *be, unsigned flags,
+		struct wodan_check_report *rep, wodan_progress_fn progress,
+		void *progress_arg);
+
+void wodan_check_report_free(struct wodan_check_report *rep);
+
+/* ------------------------------------------------------------------- trim */
+
+/* Discard every block not reachable from the newest durable root (fstrim).
+ * Flushes first.  *discarded_blocks (may be NULL) gets the count.
+ * Errors: WODAN_E_READONLY, _NOT_SUPPORTED (backend has no discard),
+ * _IO_DISCARD, flush errors. */
+int wodan_fstrim(wodan_t *w, uint64_t *discarded_blocks);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WODAN_H */

@@ -1,0 +1,113 @@
+/* check.c -- fsck: full validation walk with a report (wodan_check). */
+#include <stdlib.h>
+#include <string.h>
+#include "error.h"
+#include "iterate.h"
+#include "mount.h"
+
+static int count_live(void *arg, const uint8_t *k, const uint8_t *v,
+		      size_t len)
+{
+	(void)k;
+	(void)v;
+	(void)len;
+	(*(uint64_t *)arg)++;
+	return 0;
+}
+
+/* Record older roots whose whole tree validates (newest first). */
+static void find_intact_older(struct wodan *w, struct wodan_check_report *rep)
+{
+	uint64_t Ls[32], gens[32];
+	int n = wd_list_roots(w, Ls, gens, 32);
+	for (int i = 0; i < n && rep->n_intact_older < 8; i++) {
+		if (rep->opened && gens[i] >= rep->generation)
+			continue;
+		if (wd_mount_root(w, Ls[i], 0, NULL) == 0)
+			rep->intact_older_generations[rep->n_intact_older++] =
+				gens[i];
+	}
+}
+
+int wodan_check(struct wodan_backend *be, unsigned flags,
+		struct wodan_check_report *rep, wodan_progress_fn progress,
+		void *progress_arg)
+{
+	wd_err_clear();
+	memset(rep, 0, sizeof *rep);
+	struct wd_geom g;
+	unsigned oflags = WODAN_OPEN_READONLY |
+			  (flags & WODAN_OPEN_RELAX_MAGIC_CRC);
+	int r = wd_read_superblock(be, oflags, &g);
+	if (r == WODAN_E_IO_READ || r == WODAN_E_NOMEM ||
+	    (r == WODAN_E_INVAL && !g.bs))
+		return r;
+	if (r) {
+		wd_report_problem(rep, 0, r);
+		return 1;
+	}
+	rep->block_size_bytes = g.bs;
+	rep->key_size_bytes = g.ks;
+	rep->incompat_flags = g.incompat;
+	rep->logical_size_blocks = g.lsize;
+	rep->tombstones = g.tombstones;
+	memcpy(rep->fsid, g.fsid, 16);
+	struct wodan *w;
+	r = wd_handle_new(be, oflags, &g, &w);
+	if (r)
+		return r;
+	w->cache_budget = 64ull << 20;
+	uint64_t L, gen;
+	r = wd_find_root(w, &L, &gen);
+	if (r == WODAN_E_IO_READ || r == WODAN_E_NOMEM)
+		goto out;
+	if (r) {
+		wd_report_problem(rep, 0, r);
+	} else {
+		rep->generation = gen;
+		rep->root_block = L;
+		struct wd_walk_report wr = { rep, progress, progress_arg, 0, 0 };
+		r = wd_mount_root(w, L, 0, &wr);
+		if (r < 0 && r != WODAN_E_IO_READ && r != WODAN_E_NOMEM) {
+			wd_report_problem(rep, L, r);
+			r = 1;
+		}
+		if (r < 0)
+			goto out;
+		if (wr.aborted) {
+			r = WODAN_E_ABORTED;
+			goto out;
+		}
+		rep->opened = 1;
+		/* wd_mount_root installs the root only for a clean tree */
+		if (r == 0) {
+			rep->depth = w->root->rdepth;
+			rep->used_blocks = g.lsize - w->sm.free_count;
+			rep->free_blocks = w->sm.free_count;
+			int ir = wd_iterate(w, NULL, NULL, count_live,
+					    &rep->live_keys);
+			if (ir < 0)
+				wd_report_problem(rep, L, ir);
+		} else {
+			rep->used_blocks = g.lsize - w->sm.free_count;
+			rep->free_blocks = w->sm.free_count;
+		}
+	}
+	if (rep->nodes)
+		rep->fill_factor /= (double)rep->nodes * g.bs;
+	if (rep->n_problems || (flags & WODAN_OPEN_ROLLBACK))
+		find_intact_older(w, rep);
+	r = rep->n_problems ? 1 : 0;
+out:
+	wd_handle_free(w);
+	return r;
+}
+
+void wodan_check_report_free(struct wodan_check_report *rep)
+{
+	if (!rep)
+		return;
+	free(rep->problems);
+	rep->problems = NULL;
+	rep->n_problems = 0;
+}

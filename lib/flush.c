@@ -1,0 +1,113 @@
+/* flush.c -- post-order write of dirty nodes, barriers, root last. */
+#include <stdlib.h>
+#include "blockio.h"
+#include "cache.h"
+#include "error.h"
+#include "flush.h"
+#include "keys.h"
+#include "nodecodec.h"
+
+struct written {
+	struct wd_node **v;
+	size_t n, cap;
+};
+
+static int push(struct written *wr, struct wd_node *n)
+{
+	if (wr->n == wr->cap) {
+		size_t nc = wr->cap ? wr->cap * 2 : 64;
+		struct wd_node **p = realloc(wr->v, nc * sizeof *p);
+		if (!p)
+			return WODAN_E_NOMEM;
+		wr->v = p;
+		wr->cap = nc;
+	}
+	wr->v[wr->n++] = n;
+	return 0;
+}
+
+/* Encode and write n to a new block with generation next_gen++, and record
+ * it in wr (so the i-th written node has generation first_gen + i).  n's
+ * dirty children were written before; their new addresses are in
+ * n->laddr. */
+static int write_node(struct wodan *w, struct wd_node *n, struct written *wr)
+{
+	if (!wd_node_fits(n, &w->g, UINT32_MAX))
+		return wd_err(WODAN_E_CORRUPT,
+			      "internal: a dirty node does not fit its block");
+	uint64_t L = wd_sm_alloc(&w->sm);
+	if (L == 0)
+		return wd_err(WODAN_E_OUT_OF_SPACE, "no free block for flush");
+	uint64_t gen = w->next_gen++;
+	wd_node_encode(&w->g, n, gen,
+		       (w->flags & WODAN_OPEN_MAGIC_CRC_WRITE) != 0, w->blk);
+	int r = wd_write_block(w, L, w->blk);
+	if (r)
+		return r; /* L stays allocated: it may hold a partial write */
+	n->flush_addr = L;
+	return push(wr, n);
+}
+
+static int write_subtree(struct wodan *w, struct wd_node *n,
+			 struct written *wr)
+{
+	for (uint32_t i = 0; i < n->nlinks; i++) {
+		struct wd_node *c = n->lchild[i];
+		if (c && c->dirty) {
+			int r = write_subtree(w, c, wr);
+			if (r)
+				return r;
+			n->laddr[i] = c->flush_addr;
+		}
+	}
+	if (n->is_root)
+		return 0;
+	return write_node(w, n, wr);
+}
+
+int wd_flush(struct wodan *w)
+{
+	struct wd_node *root = w->root;
+	if (!root->dirty)
+		return 0;
+	struct written wr = { 0 };
+	uint64_t first_gen = w->next_gen;
+	int r = write_subtree(w, root, &wr);
+	if (!r && wr.n)
+		r = wd_barrier(w);
+	if (!r)
+		r = write_node(w, root, &wr);
+	if (!r)
+		r = wd_barrier(w);
+	if (r) {
+		/* restore the old addresses in the parents of written nodes;
+		 * the new blocks stay used (the root may have reached the
+		 * disk) until the next mount rebuilds the map */
+		for (size_t i = 0; i < wr.n; i++) {
+			struct wd_node *n = wr.v[i];
+			if (n->parent) {
+				uint32_t k = wd_link_route(n->parent, w->g.ks, n->hi);
+				n->parent->laddr[k] = n->addr;
+			}
+		}
+		free(wr.v);
+		return r;
+	}
+	/* commit: generations were handed out in write order */
+	for (size_t i = 0; i < wr.n; i++) {
+		struct wd_node *n = wr.v[i];
+		if (n->addr && wd_sm_defer_free(&w->sm, n->addr)) {
+			/* cannot queue: leak the block until next mount */
+		}
+		n->addr = n->flush_addr;
+		n->gen = first_gen + i;
+		wd_cache_mark_clean(w, n);
+	}
+	w->new_nodes = 0;
+	w->gen = root->gen;
+	w->root_addr = root->addr;
+	w->st.flushes++;
+	wd_sm_release_pending(&w->sm);
+	free(wr.v);
+	return 0;
+}

@@ -1,0 +1,26 @@
+/*
+ * flush.h -- making the dirty tree durable (internal).
+ *
+ * Order (FORMAT.md §3 crash safety, fixes ORIGINAL L3/L4):
+ *   1. every dirty non-root node, children before parents (post-order), each
+ *      with a new generation and a freshly allocated block;
+ *   2. barrier;
+ *   3. the root, with the largest generation;
+ *   4. barrier;
+ *   5. only now the blocks of the replaced versions become free.
+ * A power cut before step 4 completes leaves the previous root and its whole
+ * tree intact (none of its blocks was reused).
+ */
+#ifndef WD_FLUSH_H
+#define WD_FLUSH_H
+
+#include "handle.h"
+
+/* Flush; on success w->gen/w->root_addr name the new durable root.  On
+ * failure the in-memory tree is unchanged (still dirty) and the blocks
+ * written by the failed attempt stay allocated until the next mount.
+ * Errors: WODAN_E_IO_WRITE, _IO_BARRIER, _OUT_OF_SPACE, _CORRUPT (a node
+ * no longer fits: internal bug guard), _NOMEM. */
+int wd_flush(struct wodan *w);
+
+#endif

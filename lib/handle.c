@@ -1,0 +1,218 @@
+/* handle.c -- the public API of a mounted filesystem (wodan.h). */
+#include <stdlib.h>
+#include <string.h>
+#include "cache.h"
+#include "error.h"
+#include "flush.h"
+#include "iterate.h"
+#include "mount.h"
+#include "tree.h"
+
+#define DEFAULT_BUDGET (64ull << 20)
+
+int wodan_open(struct wodan_backend *be, const struct wodan_open_opts *opts,
+	       wodan_t **out)
+{
+	struct wodan_open_opts o = { 0 };
+	if (opts)
+		o = *opts;
+	wd_err_clear();
+	if (!out)
+		return wd_err(WODAN_E_INVAL, "no output handle");
+	*out = NULL;
+	struct wd_geom g;
+	int r = wd_read_superblock(be, o.flags, &g);
+	if (r)
+		return r;
+	if ((o.expect_block_size_bytes && o.expect_block_size_bytes != g.bs) ||
+	    (o.expect_key_size_bytes && o.expect_key_size_bytes != g.ks))
+		return wd_err(WODAN_E_BAD_PARAMS,
+			      "image has block size %u and key size %u, "
+			      "expected %u and %u", g.bs, g.ks,
+			      o.expect_block_size_bytes, o.expect_key_size_bytes);
+	struct wodan *w;
+	r = wd_handle_new(be, o.flags, &g, &w);
+	if (r)
+		return r;
+	w->cache_budget = o.cache_bytes ? o.cache_bytes : DEFAULT_BUDGET;
+	w->dirty_budget = o.dirty_bytes ? o.dirty_bytes : DEFAULT_BUDGET;
+	if (o.max_fanout && o.max_fanout < w->max_fanout)
+		w->max_fanout = o.max_fanout < 2 ? 2 : o.max_fanout;
+	uint64_t L = 0, gen = 0;
+	r = wd_find_root(w, &L, &gen);
+	if (!r)
+		r = wd_mount_root(w, L, (o.flags & WODAN_OPEN_FAST_SCAN) != 0,
+				  NULL);
+	if (r && r != WODAN_E_IO_READ && r != WODAN_E_NOMEM &&
+	    (o.flags & WODAN_OPEN_ROLLBACK)) {
+		/* newest root damaged: try older roots, newest first */
+		uint64_t Ls[16], gens[16];
+		int n = wd_list_roots(w, Ls, gens, 16);
+		for (int i = 0; i < n; i++) {
+			if (r == 0)
+				break;
+			if (gen && gens[i] >= gen)
+				continue;
+			r = wd_mount_root(w, Ls[i],
+					  (o.flags & WODAN_OPEN_FAST_SCAN) != 0,
+					  NULL);
+		}
+	}
+	if (r) {
+		wd_handle_free(w);
+		return r;
+	}
+	*out = w;
+	return 0;
+}
+
+void wodan_abandon(wodan_t *w)
+{
+	wd_handle_free(w);
+}
+
+int wodan_close(wodan_t *w)
+{
+	if (!w)
+		return 0;
+	wd_err_clear();
+	int r = 0;
+	if (!(w->flags & WODAN_OPEN_READONLY))
+		r = wd_flush(w);
+	wd_handle_free(w);
+	return r;
+}
+
+static int check_key(const struct wodan *w, const void *key, size_t key_len)
+{
+	if (!key || key_len != w->g.ks)
+		return wd_err(WODAN_E_BAD_KEY, "key is %zu bytes, key size is %u",
+			      key ? key_len : 0, w->g.ks);
+	return 0;
+}
+
+/* End of every public operation: evict clean nodes over budget. */
+static int done(struct wodan *w, int r)
+{
+	wd_cache_trim(w);
+	return r;
+}
+
+static int do_insert(wodan_t *w, const void *key, const void *val,
+		     size_t val_len)
+{
+	if (w->flags & WODAN_OPEN_READONLY)
+		return wd_err(WODAN_E_READONLY, "handle is read-only");
+	if (w->dirty_bytes >= w->dirty_budget) {
+		if (w->flags & WODAN_OPEN_NO_AUTOFLUSH)
+			return wd_err(WODAN_E_NEEDS_FLUSH,
+				      "dirty memory budget (%llu bytes) full",
+				      (unsigned long long)w->dirty_budget);
+		int r = wd_flush(w);
+		if (r)
+			return r;
+		w->st.auto_flushes++;
+	}
+	return done(w, wd_tree_insert(w, key, val, (uint32_t)val_len));
+}
+
+int wodan_insert(wodan_t *w, const void *key, size_t key_len,
+		 const void *val, size_t val_len)
+{
+	wd_err_clear();
+	int r = check_key(w, key, key_len);
+	if (r)
+		return r;
+	if (val_len > w->g.max_value)
+		return wd_err(WODAN_E_VALUE_TOO_LARGE,
+			      "value of %zu bytes exceeds the maximum %u",
+			      val_len, w->g.max_value);
+	if (val_len && !val)
+		return wd_err(WODAN_E_INVAL, "NULL value");
+	w->st.inserts++;
+	return do_insert(w, key, val ? val : "", val_len);
+}
+
+int wodan_delete(wodan_t *w, const void *key, size_t key_len)
+{
+	wd_err_clear();
+	int r = check_key(w, key, key_len);
+	if (r)
+		return r;
+	if (!w->g.tombstones)
+		return wd_err(WODAN_E_NOT_SUPPORTED,
+			      "image was made without tombstones (incompat "
+			      "flag 0x8): deletion is not possible");
+	w->st.deletes++;
+	return do_insert(w, key, "", 0);
+}
+
+int wodan_lookup(wodan_t *w, const void *key, size_t key_len, void *buf,
+		 size_t buf_len, size_t *val_len)
+{
+	wd_err_clear();
+	int r = check_key(w, key, key_len);
+	if (r)
+		return r;
+	w->st.lookups++;
+	const uint8_t *v;
+	uint32_t len;
+	r = wd_tree_lookup(w, key, &v, &len);
+	if (r == 1) {
+		if (buf && buf_len)
+			memcpy(buf, v, len < buf_len ? len : buf_len);
+		if (val_len)
+			*val_len = len;
+	}
+	return done(w, r);
+}
+
+int wodan_flush(wodan_t *w, uint64_t *generation)
+{
+	wd_err_clear();
+	if (w->flags & WODAN_OPEN_READONLY)
+		return wd_err(WODAN_E_READONLY, "handle is read-only");
+	int r = wd_flush(w);
+	if (!r && generation)
+		*generation = w->gen;
+	return done(w, r);
+}
+
+int wodan_iterate(wodan_t *w, const void *start, const void *end,
+		  wodan_iter_fn fn, void *arg)
+{
+	wd_err_clear();
+	if (!fn)
+		return wd_err(WODAN_E_INVAL, "no callback");
+	w->st.iterations++;
+	return done(w, wd_iterate(w, start, end, fn, arg));
+}
+
+int wodan_get_info(wodan_t *w, struct wodan_info *info)
+{
+	memset(info, 0, sizeof *info);
+	info->block_size_bytes = w->g.bs;
+	info->key_size_bytes = w->g.ks;
+	info->max_value_bytes = w->g.max_value;
+	info->logical_size_blocks = w->g.lsize;
+	info->first_block_written = w->g.fbw;
+	info->incompat_flags = w->g.incompat;
+	info->tombstones = w->g.tombstones;
+	memcpy(info->fsid, w->g.fsid, 16);
+	info->generation = w->gen;
+	info->root_block = w->root_addr;
+	info->depth = w->root->rdepth;
+	info->free_blocks = w->sm.free_count;
+	info->used_blocks = w->g.lsize - w->sm.free_count;
+	info->max_fanout = w->max_fanout;
+	return 0;
+}
+
+int wodan_get_stats(wodan_t *w, struct wodan_stats *st)
+{
+	*st = w->st;
+	st->cache_bytes = w->clean_bytes;
+	st->dirty_bytes = w->dirty_bytes;
+	st->dirty_nodes = w->dirty_nodes;
+	return 0;
+}

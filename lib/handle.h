@@ -1,0 +1,41 @@
+/*
+ * handle.h -- struct wodan, the state of one mounted filesystem (internal).
+ *
+ * Layering (doc/DESIGN.md): backend -> blockio (CRC, counters) -> nodecodec
+ * -> cache (nodes in memory, clean LRU, dirty accounting) -> tree (insert,
+ * spill, split, lookup) and iterate -> flush + spacemap -> handle.c (the
+ * public API).  Each module gets this struct but only calls the layer below.
+ */
+#ifndef WD_HANDLE_H
+#define WD_HANDLE_H
+
+#include <stdint.h>
+#include "wodan.h"
+#include "node.h"
+#include "spacemap.h"
+#include "superblock.h"
+
+struct wodan {
+	struct wodan_backend *be;
+	unsigned flags;            /* WODAN_OPEN_* */
+	struct wd_geom g;
+	uint32_t max_fanout;       /* min(cmax, option) */
+	struct wd_spacemap sm;
+
+	struct wd_node *root;
+	uint64_t root_addr;        /* block of the newest durable root */
+	uint64_t gen;              /* newest durable root generation */
+	uint64_t next_gen;         /* next generation to write */
+
+	/* cache (cache.c) */
+	struct wd_node *lru_head, *lru_tail; /* clean nodes, head = newest */
+	uint64_t cache_budget, dirty_budget; /* bytes */
+	uint64_t clean_bytes, dirty_bytes;
+	uint64_t dirty_nodes;      /* nodes the next flush must write */
+	uint64_t new_nodes;        /* of those, never written (no old block) */
+
+	uint8_t *blk;              /* one block of scratch I/O buffer */
+	struct wodan_stats st;
+};
+
+#endif

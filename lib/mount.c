@@ -1,0 +1,285 @@
+/* mount.c -- superblock, root search, validation walk (see mount.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "blockio.h"
+#include "cache.h"
+#include "error.h"
+#include "keys.h"
+#include "mount.h"
+#include "nodecodec.h"
+
+int wd_read_superblock(struct wodan_backend *be, unsigned flags,
+		       struct wd_geom *g)
+{
+	if (!be || be->abi_version != WODAN_BACKEND_ABI_VERSION)
+		return wd_err(WODAN_E_INVAL, "backend ABI version %u, expected %u",
+			      be ? be->abi_version : 0, WODAN_BACKEND_ABI_VERSION);
+	uint32_t io = be->io_size_bytes < 512 ? 512 : be->io_size_bytes;
+	if (be->size_bytes < io)
+		return wd_err_block(WODAN_E_BAD_MAGIC, 0,
+				    "device of %llu bytes is too small to hold "
+				    "a superblock",
+				    (unsigned long long)be->size_bytes);
+	uint8_t *buf = aligned_alloc(4096, (io + 4095) / 4096 * 4096);
+	if (!buf)
+		return WODAN_E_NOMEM;
+	int r = be->read(be, 0, buf, io);
+	if (r) {
+		free(buf);
+		return wd_err_block(WODAN_E_IO_READ, 0,
+				    "superblock read failed: %s", strerror(-r));
+	}
+	r = wd_sb_decode(buf, (flags & WODAN_OPEN_RELAX_MAGIC_CRC) != 0,
+			 be->size_bytes, be->io_size_bytes, g);
+	free(buf);
+	return r;
+}
+
+int wd_handle_new(struct wodan_backend *be, unsigned flags,
+		  const struct wd_geom *g, struct wodan **out)
+{
+	struct wodan *w = calloc(1, sizeof *w);
+	if (!w)
+		return WODAN_E_NOMEM;
+	w->be = be;
+	w->flags = flags;
+	w->g = *g;
+	w->max_fanout = g->cmax;
+	w->blk = aligned_alloc(4096, ((size_t)g->bs + 4095) / 4096 * 4096);
+	if (!w->blk || wd_sm_init(&w->sm, g->lsize)) {
+		free(w->blk);
+		free(w);
+		return WODAN_E_NOMEM;
+	}
+	*out = w;
+	return 0;
+}
+
+void wd_handle_free(struct wodan *w)
+{
+	if (!w)
+		return;
+	wd_cache_free_all(w);
+	wd_sm_destroy(&w->sm);
+	free(w->blk);
+	free(w);
+}
+
+static uint64_t next_block(const struct wodan *w, uint64_t L)
+{
+	return L + 1 >= w->g.lsize ? 1 : L + 1;
+}
+
+/* First root candidate at or after s (circularly).  1 found, 0 none after a
+ * full lap, negative on I/O error. */
+static int scan(struct wodan *w, uint64_t s, uint64_t *L, uint64_t *gen)
+{
+	uint64_t x = s;
+	do {
+		int r = wd_read_block_raw(w, x, w->blk);
+		if (r < 0)
+			return r;
+		if (r == 1 && wd_node_peek_root(&w->g, w->blk, gen)) {
+			*L = x;
+			return 1;
+		}
+		x = next_block(w, x);
+	} while (x != s);
+	return 0;
+}
+
+/* A block strictly between a and b going forward, or 0 (ORIGINAL §2.2). */
+static uint64_t between(const struct wodan *w, uint64_t a, uint64_t b)
+{
+	uint64_t n = w->g.lsize;
+	if (next_block(w, a) == b)
+		return 0;
+	uint64_t bb = a < b ? b : b + n;
+	uint64_t m = ((a + bb) >> 1) % n;
+	return m == 0 ? 1 : m;
+}
+
+int wd_find_root(struct wodan *w, uint64_t *Lout, uint64_t *gout)
+{
+	uint64_t e, g, s = w->g.fbw;
+	int r = scan(w, s, &e, &g);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return wd_err(WODAN_E_NO_ROOT, "no root block found on the "
+			      "device");
+	/* each step raises g or shrinks (e, s): bounded by 2 * 64 probes on
+	 * any 64-bit device; the guard only protects against bugs */
+	for (int guard = 0; guard < 4096; guard++) {
+		uint64_t m = between(w, e, s);
+		if (m == 0)
+			break;
+		uint64_t e1, g1;
+		r = scan(w, m, &e1, &g1);
+		if (r < 0)
+			return r;
+		if (r == 1 && g1 > g) {
+			e = e1;
+			g = g1;
+		} else {
+			s = m;
+		}
+	}
+	if (g == 0)
+		return wd_err(WODAN_E_NO_ROOT, "found only preroots (generation "
+			      "0): the image holds no root");
+	*Lout = e;
+	*gout = g;
+	return 0;
+}
+
+int wd_list_roots(struct wodan *w, uint64_t *Ls, uint64_t *gens, int max)
+{
+	int n = 0;
+	for (uint64_t L = 1; L < w->g.lsize; L++) {
+		uint64_t gen;
+		int r = wd_read_block_raw(w, L, w->blk);
+		if (r < 0)
+			continue; /* unreadable block: not a candidate */
+		if (r != 1 || !wd_node_peek_root(&w->g, w->blk, &gen) || gen == 0)
+			continue;
+		/* insertion into the sorted (descending) top list */
+		int i = n < max ? n++ : max - 1;
+		if (i == max - 1 && n == max && gens[i] >= gen)
+			continue;
+		while (i > 0 && gens[i - 1] < gen) {
+			gens[i] = gens[i - 1];
+			Ls[i] = Ls[i - 1];
+			i--;
+		}
+		gens[i] = gen;
+		Ls[i] = L;
+	}
+	return n;
+}
+
+void wd_report_problem(struct wodan_check_report *rep, uint64_t L, int code)
+{
+	if (rep->n_problems >= 1000)
+		return;
+	const struct wodan_error_detail *d = wodan_last_error();
+	struct wodan_check_problem *p = realloc(rep->problems,
+		(rep->n_problems + 1) * sizeof *p);
+	if (!p)
+		return;
+	rep->problems = p;
+	p += rep->n_problems++;
+	p->block = L;
+	p->code = code;
+	snprintf(p->what, sizeof p->what, "%s",
+		 d->code == code && d->message[0] ? d->message
+						   : wodan_strerror(code));
+}
+
+/* Collect (or return) a problem found at block L.  Returns r in fail-fast
+ * mode, 1 (problem noted, skip the subtree) in collect mode. */
+static int problem(struct wd_walk_report *wr, uint64_t L, int r)
+{
+	if (!wr || !wr->rep)
+		return r;
+	wd_report_problem(wr->rep, L, r);
+	return 1;
+}
+
+static void count_node(struct wd_walk_report *wr, const struct wodan *w,
+		       const struct wd_node *n)
+{
+	if (!wr || !wr->rep)
+		return;
+	struct wodan_check_report *rep = wr->rep;
+	rep->nodes++;
+	if (n->rdepth < WODAN_CHECK_MAX_LEVELS)
+		rep->nodes_per_level[n->rdepth]++;
+	rep->logged_items += n->nitems;
+	for (uint32_t i = 0; i < n->nitems; i++)
+		if (w->g.tombstones && n->items[i]->len == 0)
+			rep->tombstones_stored++;
+	/* payload: header + log + links, for the fill factor */
+	rep->fill_factor += (double)(wd_node_hdr(n) + n->log_bytes +
+				     (uint64_t)n->nlinks * w->g.cl);
+}
+
+static int walk(struct wodan *w, uint64_t L, const struct wd_expect *ex,
+		int fast_scan, struct wd_walk_report *wr, int *problems)
+{
+	if (wd_sm_used(&w->sm, L)) {
+		int r = wd_err_block(WODAN_E_CORRUPT, L,
+				     "block %llu is referenced twice",
+				     (unsigned long long)L);
+		r = problem(wr, L, r);
+		if (r == 1)
+			(*problems)++;
+		return r == 1 ? 0 : r;
+	}
+	wd_sm_set(&w->sm, L);
+	if (wr && wr->progress && (++wr->done & 63) == 0 &&
+	    wr->progress(wr->progress_arg, wr->done, 0))
+		wr->aborted = 1;
+	if (fast_scan && !ex->is_root && ex->rdepth == 0)
+		return 0;
+	int r = wd_read_block(w, L, w->blk);
+	struct wd_node *n = NULL;
+	if (!r)
+		r = wd_node_decode(&w->g, w->blk, L, ex, &n);
+	if (r) {
+		if (r == WODAN_E_NOMEM || r == WODAN_E_IO_READ)
+			return r;
+		r = problem(wr, L, r);
+		if (r == 1)
+			(*problems)++;
+		return r == 1 ? 0 : r;
+	}
+	count_node(wr, w, n);
+	for (uint32_t i = 0; i < n->nlinks && !(wr && wr->aborted); i++) {
+		struct wd_expect cx = {
+			.is_root = 0,
+			.rdepth = n->rdepth - 1,
+			.lo = wd_link_lo(n, w->g.ks, i),
+			.hi = wd_link_key(n, w->g.ks, i),
+			.parent_gen = n->gen,
+		};
+		r = walk(w, n->laddr[i], &cx, fast_scan, wr, problems);
+		if (r) {
+			wd_node_free(n);
+			return r;
+		}
+	}
+	wd_node_free(n);
+	return 0;
+}
+
+int wd_mount_root(struct wodan *w, uint64_t L, int fast_scan,
+		  struct wd_walk_report *wr)
+{
+	struct wd_expect ex = { .is_root = 1, .parent_gen = UINT64_MAX };
+	int problems = 0;
+	/* fresh space map: the walk rebuilds it */
+	wd_sm_destroy(&w->sm);
+	if (wd_sm_init(&w->sm, w->g.lsize))
+		return WODAN_E_NOMEM;
+	int r = walk(w, L, &ex, fast_scan, wr, &problems);
+	if (r)
+		return r;
+	if (problems)
+		return 1;
+	/* the walk freed the nodes it read; load the root for the cache */
+	r = wd_read_block(w, L, w->blk);
+	struct wd_node *root = NULL;
+	if (!r)
+		r = wd_node_decode(&w->g, w->blk, L, &ex, &root);
+	if (r)
+		return r;
+	wd_cache_free_all(w);
+	wd_cache_set_root(w, root);
+	w->root_addr = L;
+	w->gen = root->gen;
+	w->next_gen = root->gen + 1;
+	w->sm.cursor = L + 1 >= w->g.lsize ? 1 : L + 1;
+	return 0;
+}

@@ -1,0 +1,93 @@
+/* spacemap.c -- bitmap of used blocks and the circular allocator. */
+#include <stdlib.h>
+#include "error.h"
+#include "spacemap.h"
+
+int wd_sm_init(struct wd_spacemap *sm, uint64_t nblocks)
+{
+	sm->nblocks = nblocks;
+	sm->bits = calloc((nblocks + 63) / 64, sizeof(uint64_t));
+	if (!sm->bits)
+		return WODAN_E_NOMEM;
+	sm->bits[0] = 1;
+	sm->free_count = nblocks - 1;
+	sm->cursor = 1;
+	sm->pending = NULL;
+	sm->npending = sm->pending_cap = 0;
+	return 0;
+}
+
+void wd_sm_destroy(struct wd_spacemap *sm)
+{
+	free(sm->bits);
+	free(sm->pending);
+	sm->bits = NULL;
+	sm->pending = NULL;
+}
+
+void wd_sm_set(struct wd_spacemap *sm, uint64_t L)
+{
+	if (!wd_sm_used(sm, L)) {
+		sm->bits[L >> 6] |= 1ull << (L & 63);
+		sm->free_count--;
+	}
+}
+
+void wd_sm_clear(struct wd_spacemap *sm, uint64_t L)
+{
+	if (L != 0 && wd_sm_used(sm, L)) {
+		sm->bits[L >> 6] &= ~(1ull << (L & 63));
+		sm->free_count++;
+	}
+}
+
+uint64_t wd_sm_alloc(struct wd_spacemap *sm)
+{
+	if (sm->free_count == 0)
+		return 0;
+	uint64_t L = sm->cursor;
+	if (L == 0 || L >= sm->nblocks)
+		L = 1;
+	for (uint64_t n = 0; n < sm->nblocks; n++) {
+		uint64_t w = sm->bits[L >> 6];
+		if (w == ~0ull && (L & 63) == 0 && L + 64 <= sm->nblocks) {
+			L += 64; /* whole word used: skip it */
+			n += 63;
+		} else if (!wd_sm_used(sm, L)) {
+			wd_sm_set(sm, L);
+			sm->cursor = L + 1 >= sm->nblocks ? 1 : L + 1;
+			return L;
+		} else {
+			L++;
+		}
+		if (L >= sm->nblocks)
+			L = 1;
+	}
+	return 0;
+}
+
+int wd_sm_defer_free(struct wd_spacemap *sm, uint64_t L)
+{
+	if (sm->npending == sm->pending_cap) {
+		uint64_t nc = sm->pending_cap ? sm->pending_cap * 2 : 64;
+		uint64_t *p = realloc(sm->pending, nc * sizeof *p);
+		if (!p)
+			return WODAN_E_NOMEM;
+		sm->pending = p;
+		sm->pending_cap = nc;
+	}
+	sm->pending[sm->npending++] = L;
+	return 0;
+}
+
+void wd_sm_release_pending(struct wd_spacemap *sm)
+{
+	for (uint64_t i = 0; i < sm->npending; i++)
+		wd_sm_clear(sm, sm->pending[i]);
+	sm->npending = 0;
+}
+
+void wd_sm_drop_pending(struct wd_spacemap *sm)
+{
+	sm->npending = 0;
+}

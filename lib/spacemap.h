@@ -1,0 +1,48 @@
+/*
+ * spacemap.h -- free-space map and circular allocator (internal).
+ *
+ * One bit per block of the logical size (1 = used); block 0 (superblock) is
+ * always used.  The map is rebuilt at every mount by the validation walk
+ * (ORIGINAL §2.3); it is never stored.  Allocation is circular from a cursor
+ * (ORIGINAL §5.2) so writes go sequentially round the device.
+ *
+ * Crash-safety rule (FORMAT.md §3, fixes ORIGINAL L4): a block freed by a
+ * flush stays marked used ("pending") until the flush that freed it is
+ * durable; wd_sm_defer_free() queues it and wd_sm_release_pending() frees
+ * the queue after the flush's final barrier.
+ */
+#ifndef WD_SPACEMAP_H
+#define WD_SPACEMAP_H
+
+#include <stdint.h>
+
+struct wd_spacemap {
+	uint64_t *bits;
+	uint64_t nblocks;    /* logical size in blocks */
+	uint64_t free_count; /* blocks with bit 0 */
+	uint64_t cursor;     /* next block to consider */
+	uint64_t *pending;   /* blocks freed by the flush in progress */
+	uint64_t npending, pending_cap;
+};
+
+/* Allocate a map with block 0 used and the rest free.  0 or
+ * WODAN_E_NOMEM. */
+int wd_sm_init(struct wd_spacemap *sm, uint64_t nblocks);
+void wd_sm_destroy(struct wd_spacemap *sm);
+static inline int wd_sm_used(const struct wd_spacemap *sm, uint64_t L)
+{
+	return (int)((sm->bits[L >> 6] >> (L & 63)) & 1);
+}
+void wd_sm_set(struct wd_spacemap *sm, uint64_t L);
+void wd_sm_clear(struct wd_spacemap *sm, uint64_t L);
+/* Next free block from the cursor (wrapping to 1), marked used, cursor moves
+ * past it.  Returns 0 when there is no free block. */
+uint64_t wd_sm_alloc(struct wd_spacemap *sm);
+/* Queue L to be freed once the current flush is durable.  0 or NOMEM. */
+int wd_sm_defer_free(struct wd_spacemap *sm, uint64_t L);
+/* Free every queued block (the flush is durable). */
+void wd_sm_release_pending(struct wd_spacemap *sm);
+/* Forget the queue (the flush failed; the blocks stay used). */
+void wd_sm_drop_pending(struct wd_spacemap *sm);
+
+#endif

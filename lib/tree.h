@@ -1,0 +1,35 @@
+/*
+ * tree.h -- B-epsilon tree operations on the in-memory tree (internal).
+ *
+ * All user items enter the root's log; when a node's log has no room, the
+ * largest bucket of items routed to one child is spilled into that child
+ * (ORIGINAL §3.4); a node that cannot make room by spilling is split by its
+ * parent at a byte median (FORMAT.md §3 "Splits", fixes ORIGINAL L9); the
+ * root grows the tree by one level (ORIGINAL §3.5 root split).  Every
+ * restructuring step keeps every node encodable and checks first that the
+ * blocks it dirties fit (ORIGINAL §5.4), so an insert that fails changed no
+ * key's value and the dirty set always fits on the device.
+ */
+#ifndef WD_TREE_H
+#define WD_TREE_H
+
+#include <stdint.h>
+#include "handle.h"
+
+/* Insert key -> val (len bytes; with tombstones an empty value deletes).
+ * Key/value lengths are checked by the caller.  Errors: NEEDS_FLUSH,
+ * OUT_OF_SPACE, NOMEM, and read/decode errors of loaded children. */
+int wd_tree_insert(struct wodan *w, const uint8_t *key, const uint8_t *val,
+		   uint32_t len);
+
+/* Find key.  Returns 1 with *val and *len pointing into the cache (valid until
+ * the next call on the handle), 0 when absent (or a tombstone), or an
+ * error from loading a child. */
+int wd_tree_lookup(struct wodan *w, const uint8_t *key, const uint8_t **val,
+		   uint32_t *len);
+
+/* Check that k more nodes may become dirty (C4); returns 0, NEEDS_FLUSH or
+ * OUT_OF_SPACE. */
+int wd_tree_reserve_blocks(struct wodan *w, uint32_t k);
+
+#endif
