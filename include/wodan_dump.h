@@ -2,11 +2,15 @@
  * wodan_dump.h -- the CBOR dump format of `wodanc dump` / `wodanc restore`
  * (../shared/spec/DUMP.md, version 1): a CBOR sequence of a tagged header
  * map, [key, value] records, and a trailer map with the record count and the
- * CRC32C of the record bytes.  Encoding and decoding use libcbor.
+ * CRC32C of the record bytes.  Encoding uses libcbor's encoders; decoding
+ * uses a small bounded CBOR item-head parser (libcbor's streaming decoder
+ * needs a whole definite-length string in memory before it reports its
+ * length, so lengths could not be checked before buffering).
  *
  * Thread-safety: a reader or writer object is used by one thread at a time.
- * Every byte read is hostile: every length is bounded before use; the reader
- * never buffers more than one record (at most key size + 65535 + 64 bytes).
+ * Every byte read is hostile: every declared length is bounded before it is
+ * read; the reader holds one record plus a 64 KiB input window (about
+ * 128 KiB, fixed), whatever the input says.
  */
 #ifndef WODAN_DUMP_H
 #define WODAN_DUMP_H

@@ -135,11 +135,14 @@ static int wr_head(struct wodan_dump_writer *wr, int kind, uint64_t v,
 	return 0;
 }
 
-/* Encode a text string (a map key). */
-static int wr_text(struct wodan_dump_writer *wr, const char *s)
+/* Encode a map pair: text key, then a head of the given kind (for uint and
+ * bool: the whole value). */
+static int wr_pair(struct wodan_dump_writer *wr, const char *key, int kind,
+		   uint64_t v)
 {
-	wr_head(wr, H_TEXT, strlen(s), 0);
-	return wr_put(wr, s, strlen(s), 0);
+	wr_head(wr, H_TEXT, strlen(key), 0);
+	wr_put(wr, key, strlen(key), 0);
+	return wr_head(wr, kind, v, 0);
 }
 
 /* Start a dump: validate *h, encode the header and write it at once (so a
@@ -170,27 +173,16 @@ int wodan_dump_writer_new(const struct wodan_dump_header *h,
 	wr_head(wr, H_TAG, DUMP_TAG, 0);
 	wr_head(wr, H_MAP, 3u + !!h->has_block_size + !!h->has_generation +
 		!!h->has_fsid, 0);
-	wr_text(wr, "wodan-dump");
-	wr_head(wr, H_UINT, DUMP_VERSION, 0);
-	wr_text(wr, "key-size");
-	wr_head(wr, H_UINT, h->key_size_bytes, 0);
-	wr_text(wr, "tombstones");
-	wr_head(wr, H_BOOL, h->tombstones != 0, 0);
-	if (h->has_block_size) {
-		wr_text(wr, "block-size");
-		wr_head(wr, H_UINT, h->block_size_bytes, 0);
-	}
-	if (h->has_generation) {
-		wr_text(wr, "generation");
-		wr_head(wr, H_UINT, h->generation, 0);
-	}
-	if (h->has_fsid) {
-		wr_text(wr, "fsid");
-		wr_head(wr, H_BYTES, 16, 0);
+	wr_pair(wr, "wodan-dump", H_UINT, DUMP_VERSION);
+	wr_pair(wr, "key-size", H_UINT, h->key_size_bytes);
+	wr_pair(wr, "tombstones", H_BOOL, h->tombstones != 0);
+	if (h->has_block_size)
+		wr_pair(wr, "block-size", H_UINT, h->block_size_bytes);
+	if (h->has_generation)
+		wr_pair(wr, "generation", H_UINT, h->generation);
+	if (h->has_fsid && !wr_pair(wr, "fsid", H_BYTES, 16))
 		wr_put(wr, h->fsid, 16, 0);
-	}
-	r = wr_flush(wr);
-	if (r) {
+	if ((r = wr_flush(wr))) {
 		free(wr);
 		return r;
 	}
@@ -238,10 +230,8 @@ int wodan_dump_writer_finish(wodan_dump_writer *wr, uint64_t *records)
 				"dump writer already failed");
 	} else {
 		wr_head(wr, H_MAP, 2, 0);
-		wr_text(wr, "records");
-		wr_head(wr, H_UINT, wr->records, 0);
-		wr_text(wr, "crc32c");
-		wr_head(wr, H_UINT, wr->crc, 0);
+		wr_pair(wr, "records", H_UINT, wr->records);
+		wr_pair(wr, "crc32c", H_UINT, wr->crc);
 		r = wr_flush(wr);
 	}
 	free(wr);
@@ -320,14 +310,22 @@ static int bad(struct wodan_dump_reader *rd, int code, uint64_t off,
 }
 
 /* Make at least need (<= 9) unread bytes available in the window.
- * Returns 0, 1 at end of input with fewer, or WODAN_E_IO_READ. */
-static int rd_fill(struct wodan_dump_reader *rd, size_t need)
+ * Returns 0, or at end of input with fewer: 1 when eof_ok, else a
+ * "truncated" WODAN_E_DUMP error; or WODAN_E_IO_READ. */
+static int rd_fill(struct wodan_dump_reader *rd, size_t need, int eof_ok)
 {
+	static const char *const where[] = {
+		"inside the header", "before the trailer", "inside the trailer"
+	};
+
 	while (rd->len - rd->pos < need) {
 		long n;
 
-		if (rd->eof)
+		if (rd->eof && eof_ok)
 			return 1;
+		if (rd->eof)
+			return bad(rd, WODAN_E_DUMP, rd->base + rd->len,
+				   "truncated: end of input %s", where[rd->phase]);
 		memmove(rd->buf, rd->buf + rd->pos, rd->len - rd->pos);
 		rd->base += rd->pos;
 		rd->len -= rd->pos;
@@ -345,20 +343,6 @@ static int rd_fill(struct wodan_dump_reader *rd, size_t need)
 	return 0;
 }
 
-/* As rd_fill, but end of input is a "truncated" WODAN_E_DUMP error. */
-static int rd_need(struct wodan_dump_reader *rd, size_t need)
-{
-	static const char *const where[] = {
-		"inside the header", "before the trailer", "inside the trailer"
-	};
-	int r = rd_fill(rd, need);
-
-	if (r == 1)
-		return bad(rd, WODAN_E_DUMP, rd->base + rd->len,
-			   "truncated: end of input %s", where[rd->phase]);
-	return r;
-}
-
 /* Consume n available bytes (CRC'd inside a record). */
 static void rd_take(struct wodan_dump_reader *rd, size_t n)
 {
@@ -374,7 +358,7 @@ static int rd_head(struct wodan_dump_reader *rd, struct head *h)
 	size_t n = 0;
 	uint8_t b;
 
-	TRY(rd_need(rd, 1));
+	TRY(rd_fill(rd, 1, 0));
 	h->off = OFF(rd);
 	b = rd->buf[rd->pos];
 	h->mt = b >> 5;
@@ -389,7 +373,7 @@ static int rd_head(struct wodan_dump_reader *rd, struct head *h)
 			   "indefinite length on %s", mt_name[h->mt]);
 	if (h->ai >= 24 && h->ai <= 27) {
 		n = (size_t)1 << (h->ai - 24);
-		TRY(rd_need(rd, 1 + n));
+		TRY(rd_fill(rd, 1 + n, 0));
 		h->v = 0;
 		for (size_t i = 1; i <= n; i++)
 			h->v = h->v << 8 | rd->buf[rd->pos + i];
@@ -418,7 +402,7 @@ static int rd_chunk(struct wodan_dump_reader *rd, uint64_t n, uint8_t *dst,
 	while (n) {
 		size_t k;
 
-		TRY(rd_need(rd, 1));
+		TRY(rd_fill(rd, 1, 0));
 		k = rd->len - rd->pos < n ? rd->len - rd->pos : (size_t)n;
 		if (dst && *got < cap)
 			memcpy(dst + *got, rd->buf + rd->pos,
@@ -498,20 +482,45 @@ static int rd_skip(struct wodan_dump_reader *rd, const struct head *h,
 	return 0;
 }
 
-/* Called for each pair of a header/trailer map with the key (NUL-ended; ""
- * unless a text string of at most 15 bytes) and the consumed value head;
- * must consume the value. */
-typedef int (*field_fn)(struct wodan_dump_reader *rd, const char *key,
-			const struct head *v, void *ctx);
+/* The keys of the header and trailer maps we know, with the major type of
+ * their value (7: a bool). */
+struct field {
+	const char *name;
+	int mt;
+};
 
-/* Read the pairs of the map whose head *m was consumed. */
+static const struct field hdr_fields[] = {
+	{ "wodan-dump", 0 }, { "key-size", 0 }, { "tombstones", 7 },
+	{ "block-size", 0 }, { "generation", 0 }, { "fsid", 2 }
+};
+static const struct field trl_fields[] = { { "records", 0 }, { "crc32c", 0 } };
+
+/* What a map held: bit i of seen for fields[i], its value (bool: 0/1; byte
+ * string: its length, the bytes copied to dst) and offset, and the first
+ * problem (wrong type, duplicate key) with its offset. */
+struct map_vals {
+	unsigned seen;
+	uint64_t v[6], off[6], err_off;
+	char err[120];
+};
+
+/*
+ * Read the pairs of the map whose head *m was consumed (definite or
+ * indefinite).  Values of known text keys are checked for type and stored
+ * in *mv; the first 16 bytes of a byte string value go to dst.  Unknown keys
+ * (of any type) and their values are skipped (DUMP.md: forward
+ * compatibility).  A wrong type or duplicate key is recorded in mv->err and
+ * the value skipped, for the caller to report in its own order.
+ */
 static int rd_map(struct wodan_dump_reader *rd, const struct head *m,
-		  field_fn fn, void *ctx)
+		  const struct field *fields, int nfields, struct map_vals *mv,
+		  uint8_t *dst)
 {
 	for (uint64_t i = 0; m->indef || i < m->v; i++) {
 		struct head k, v;
 		char name[16] = "";
 		uint64_t n;
+		int f, ok;
 
 		TRY(rd_head(rd, &k));
 		if (IS_BREAK(k) && m->indef)
@@ -519,97 +528,48 @@ static int rd_map(struct wodan_dump_reader *rd, const struct head *m,
 		if (IS_BREAK(k))
 			return bad(rd, WODAN_E_DUMP, k.off, "malformed CBOR: "
 				   "misplaced break");
-		if (k.mt == 3) {
+		if (k.mt == 3)    /* name: "" unless 1..15 bytes without NUL */
 			TRY(rd_string(rd, &k, (uint8_t *)name, sizeof name - 1,
 				      UINT64_MAX, &n));
-			if (n >= sizeof name || strlen(name) != n)
-				name[0] = 0;    /* not a key we know */
-		} else {
+		else
 			TRY(rd_skip(rd, &k, 1));
-		}
+		if (k.mt != 3 || n >= sizeof name || strlen(name) != n)
+			name[0] = 0;
 		TRY(rd_item(rd, &v, "a map value"));
-		TRY(fn(rd, name, &v, ctx));
+		for (f = 0; f < nfields && strcmp(name, fields[f].name); f++)
+			;
+		ok = f < nfields && (fields[f].mt == 7 ? v.mt == 7 &&
+			(v.ai == 20 || v.ai == 21) : v.mt == fields[f].mt);
+		if (f < nfields && (!ok || mv->seen & 1u << f) && !mv->err[0]) {
+			mv->err_off = v.off;
+			snprintf(mv->err, sizeof mv->err, ok ? "\"%s\" appears "
+				 "twice" : "\"%s\" is %s, expected %s", name,
+				 mt_name[v.mt], fields[f].mt == 7 ? "a bool" :
+				 mt_name[fields[f].mt]);
+		}
+		if (!ok || mv->seen & 1u << f) {
+			TRY(rd_skip(rd, &v, 1));
+			continue;
+		}
+		mv->seen |= 1u << f;
+		mv->off[f] = v.off;
+		mv->v[f] = v.mt == 7 ? v.ai == 21 : v.v;
+		if (v.mt == 2)
+			TRY(rd_string(rd, &v, dst, 16, UINT64_MAX, &mv->v[f]));
 	}
 	return 0;
 }
 
-/* Header parsing state: keys seen (bit i = hdr_keys[i]), the version and
- * its offset (0 until a valid one is read), and the first other problem,
- * reported only for version 1 (a future version gets "unsupported version",
- * not a confusing type error). */
-struct hdr_ctx {
-	unsigned seen;
-	uint64_t version, version_off, err_off;
-	char err[120];
-};
-
-static const char *const hdr_keys[6] = {
-	"wodan-dump", "key-size", "tombstones", "block-size", "generation",
-	"fsid"
-};
-
-/* field_fn for the header map (DUMP.md "Header"); unknown keys skipped. */
-static int hdr_field(struct wodan_dump_reader *rd, const char *key,
-		     const struct head *v, void *arg)
-{
-	struct hdr_ctx *c = arg;
-	struct wodan_dump_header *h = &rd->h;
-	const char *problem = NULL, *type = "";
-	uint64_t n;
-	int i;
-
-	for (i = 0; i < 6 && strcmp(key, hdr_keys[i]); i++)
-		;
-	if (i == 6)
-		return rd_skip(rd, v, 1);
-	if (i == 2 ? !(v->mt == 7 && (v->ai == 20 || v->ai == 21)) :
-	    i == 5 ? v->mt != 2 : v->mt != 0) {
-		problem = i == 2 ? "is not a bool but " : i == 5 ?
-			"is not a byte string but " :
-			"is not an unsigned integer but ";
-		type = mt_name[v->mt];
-	} else if (c->seen & 1u << i)
-		problem = "appears twice";
-	else if (i == 1 && (v->v == 0 || v->v > 255))
-		problem = "is outside 1..255";
-	else if (i == 3 && v->v > UINT32_MAX)
-		problem = "is 4 GiB or more";
-	c->seen |= 1u << i;
-	if (problem) {
-		if (!c->err[0]) {
-			c->err_off = v->off;
-			snprintf(c->err, sizeof c->err, "\"%s\" %s%s",
-				 hdr_keys[i], problem, type);
-		}
-		return rd_skip(rd, v, 1);
-	}
-	switch (i) {
-	case 0: c->version = v->v; c->version_off = v->off; break;
-	case 1: h->key_size_bytes = (uint32_t)v->v; break;
-	case 2: h->tombstones = v->ai == 21; break;
-	case 3: h->has_block_size = 1; h->block_size_bytes = (uint32_t)v->v;
-		break;
-	case 4: h->has_generation = 1; h->generation = v->v; break;
-	case 5:
-		TRY(rd_string(rd, v, h->fsid, 16, UINT64_MAX, &n));
-		if (n != 16 && !c->err[0]) {
-			c->err_off = v->off;
-			snprintf(c->err, sizeof c->err, "\"fsid\" is %" PRIu64
-				 " bytes, expected 16", n);
-		}
-		h->has_fsid = 1;
-		break;
-	}
-	return 0;
-}
-
-/* Read and validate the tagged header map (DUMP.md "Header"). */
+/* Read and validate the tagged header map (DUMP.md "Header").  The version
+ * is checked first, so a future version is reported as such rather than by
+ * a confusing type error. */
 static int rd_header(struct wodan_dump_reader *rd)
 {
-	struct hdr_ctx c;
+	struct wodan_dump_header *h = &rd->h;
+	struct map_vals mv;
 	struct head t, m;
 
-	memset(&c, 0, sizeof c);
+	memset(&mv, 0, sizeof mv);
 	TRY(rd_item(rd, &t, "the tag 55799"));
 	if (t.mt != 6 || t.v != DUMP_TAG)
 		return bad(rd, WODAN_E_DUMP, t.off, "not a wodan dump: it does "
@@ -618,45 +578,33 @@ static int rd_header(struct wodan_dump_reader *rd)
 	if (m.mt != 5)
 		return bad(rd, WODAN_E_DUMP, m.off, "header is %s, expected a map",
 			   mt_name[m.mt]);
-	TRY(rd_map(rd, &m, hdr_field, &c));
-	if (!(c.seen & 1u))
-		return bad(rd, WODAN_E_DUMP, m.off, "no \"wodan-dump\" version key");
-	if (c.version_off && c.version != DUMP_VERSION)
-		return bad(rd, WODAN_E_DUMP, c.version_off, "unsupported dump "
-			   "version %" PRIu64 " (this reader knows 1)", c.version);
-	if (c.err[0])
-		return bad(rd, WODAN_E_DUMP, c.err_off, "%s", c.err);
-	for (int i = 1; i < 3; i++)
-		if (!(c.seen & 1u << i))
+	TRY(rd_map(rd, &m, hdr_fields, 6, &mv, h->fsid));
+	if ((mv.seen & 1u) && mv.v[0] != DUMP_VERSION)
+		return bad(rd, WODAN_E_DUMP, mv.off[0], "unsupported dump version "
+			   "%" PRIu64 " (this reader knows 1)", mv.v[0]);
+	if (mv.err[0])
+		return bad(rd, WODAN_E_DUMP, mv.err_off, "%s", mv.err);
+	for (int i = 0; i < 3; i++)
+		if (!(mv.seen & 1u << i))
 			return bad(rd, WODAN_E_DUMP, m.off, "no \"%s\" key",
-				   hdr_keys[i]);
-	rd->h.version = DUMP_VERSION;
-	return 0;
-}
-
-/* Trailer parsing state: values and offsets of "records" and "crc32c". */
-struct trl_ctx {
-	unsigned seen;
-	uint64_t v[2], off[2];
-};
-
-/* field_fn for the trailer map (DUMP.md "Trailer"); unknown keys skipped. */
-static int trl_field(struct wodan_dump_reader *rd, const char *key,
-		     const struct head *v, void *arg)
-{
-	struct trl_ctx *c = arg;
-	int i = !strcmp(key, "records") ? 0 : !strcmp(key, "crc32c") ? 1 : -1;
-
-	if (i < 0)
-		return rd_skip(rd, v, 1);
-	if (c->seen & 1u << i)
-		return bad(rd, WODAN_E_DUMP, v->off, "\"%s\" appears twice", key);
-	if (v->mt != 0)
-		return bad(rd, WODAN_E_DUMP, v->off, "\"%s\" is %s, expected an "
-			   "unsigned integer", key, mt_name[v->mt]);
-	c->seen |= 1u << i;
-	c->v[i] = v->v;
-	c->off[i] = v->off;
+				   hdr_fields[i].name);
+	if (mv.v[1] == 0 || mv.v[1] > 255)
+		return bad(rd, WODAN_E_DUMP, mv.off[1], "key-size %" PRIu64
+			   " is outside 1..255", mv.v[1]);
+	if (mv.v[3] > UINT32_MAX)
+		return bad(rd, WODAN_E_DUMP, mv.off[3], "block-size %" PRIu64
+			   " is 4 GiB or more", mv.v[3]);
+	if ((mv.seen & 1u << 5) && mv.v[5] != 16)
+		return bad(rd, WODAN_E_DUMP, mv.off[5], "fsid is %" PRIu64
+			   " bytes, expected 16", mv.v[5]);
+	h->version = DUMP_VERSION;
+	h->key_size_bytes = (uint32_t)mv.v[1];
+	h->tombstones = (int)mv.v[2];
+	h->has_block_size = !!(mv.seen & 1u << 3);
+	h->block_size_bytes = (uint32_t)mv.v[3];
+	h->has_generation = !!(mv.seen & 1u << 4);
+	h->generation = mv.v[4];
+	h->has_fsid = !!(mv.seen & 1u << 5);
 	return 0;
 }
 
@@ -664,25 +612,27 @@ static int trl_field(struct wodan_dump_reader *rd, const char *key,
  * records read and that nothing follows it.  Returns 0 at a valid end. */
 static int rd_trailer(struct wodan_dump_reader *rd, const struct head *m)
 {
-	struct trl_ctx c;
+	struct map_vals mv;
 	int r;
 
-	memset(&c, 0, sizeof c);
+	memset(&mv, 0, sizeof mv);
 	rd->phase = PH_TRAILER;
-	TRY(rd_map(rd, m, trl_field, &c));
-	if (c.seen != 3)
+	TRY(rd_map(rd, m, trl_fields, 2, &mv, NULL));
+	if (mv.err[0])
+		return bad(rd, WODAN_E_DUMP, mv.err_off, "%s", mv.err);
+	if (mv.seen != 3)
 		return bad(rd, WODAN_E_DUMP, m->off, "no \"%s\" key",
-			   c.seen & 1 ? "crc32c" : "records");
-	if (c.v[0] != rd->records)
-		return bad(rd, WODAN_E_DUMP, c.off[0], "trailer says %" PRIu64
-			   " records, the dump holds %" PRIu64, c.v[0],
+			   mv.seen & 1 ? "crc32c" : "records");
+	if (mv.v[0] != rd->records)
+		return bad(rd, WODAN_E_DUMP, mv.off[0], "trailer says %" PRIu64
+			   " records, the dump holds %" PRIu64, mv.v[0],
 			   rd->records);
-	if (c.v[1] != rd->crc)
-		return bad(rd, WODAN_E_DUMP, c.off[1], "crc32c mismatch: trailer "
+	if (mv.v[1] != rd->crc)
+		return bad(rd, WODAN_E_DUMP, mv.off[1], "crc32c mismatch: trailer "
 			   "says 0x%08" PRIx64 ", the records give 0x%08" PRIx32,
-			   c.v[1], rd->crc);
+			   mv.v[1], rd->crc);
 	rd->phase = PH_DONE;
-	r = rd_fill(rd, 1);
+	r = rd_fill(rd, 1, 1);
 	if (r == 0)
 		return bad(rd, WODAN_E_DUMP, OFF(rd), "bytes after the trailer");
 	return r == 1 ? 0 : r;

@@ -1,0 +1,823 @@
+/*
+ * test_powercut.c -- power-cut simulation (FORMAT.md §3 "crash safety").
+ *
+ * A recording backend, defined here over a RAM byte array, logs every write
+ * (offset and a copy of the bytes) and every barrier in issue order.  We
+ * format a small image (bs 4096, ks 8, 64..512 blocks, so the circular log
+ * wraps), run a workload of many flushes (inserts incl. large values, leaf
+ * and root splits to depth >= 2, spills, deletes) and keep the model state
+ * (key -> value) after every flush.  Then, for every cut point P of the
+ * recorded write sequence (or a sample when there are too many), we rebuild
+ * the device as it would look after a power cut:
+ *
+ *   prefix  the mkfs image plus the first P writes;
+ *   torn    the same plus only the first 512 bytes / first half of write P;
+ *   subset  the durable writes (those before the last barrier issued before
+ *           the cut) plus a random subset of the unbarriered ones before the
+ *           cut (a volatile device cache that lost some of its writes);
+ *
+ * mount it on a RAM copy, and assert:
+ *   - it mounts;
+ *   - its whole contents (wodan_iterate) equal EXACTLY the model of the last
+ *     flush whose final barrier precedes the cut, or of the flush in flight
+ *     (never anything else); stricter: the in-flight flush's root is on the
+ *     device intact iff its state is the one found (a fully written newest
+ *     root must be found, a torn or missing one must not), and the mounted
+ *     generation is that flush's;
+ *   - wodan_check returns 0, used + free == logical size, live keys match;
+ *   - one more insert + flush + close + reopen works and the image then holds
+ *     the expected state plus that key (catches stale newer roots).
+ *
+ * Failures are collected (the first ones printed in detail with seed, cut
+ * point and variant) and the test fails at the end.
+ *
+ * Environment: WODAN_SEED replays; WODAN_POWERCUT_MAX_CUTS bounds the number
+ * of cut points tried per run (default 2500; all when the run has fewer);
+ * WODAN_POWERCUT_RUNS sets the number of runs (default 2, each with its own
+ * geometry drawn from the seed).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <errno.h>
+#include <cmocka.h>
+#include "testutil.h"
+
+#define BS 4096u
+#define KS 8u
+
+static uint64_t seed;
+
+/* ------------------------------------------------------ recording device */
+
+struct pc_write {
+	uint64_t off;
+	uint32_t len;
+	uint32_t epoch;   /* barriers issued before this write */
+	uint8_t *data;
+};
+
+struct memdev {
+	struct wodan_backend be;  /* first: the vtable handed to libwodan */
+	uint8_t *mem;
+	int recording;
+	struct pc_write *w;
+	size_t nw, cap;
+	uint32_t nbar;
+	uint64_t discards;
+};
+
+static struct memdev *dev_of(struct wodan_backend *be)
+{
+	return (struct memdev *)be;
+}
+
+static int md_read(struct wodan_backend *be, uint64_t off, void *buf,
+		   size_t len)
+{
+	if (off > be->size_bytes || len > be->size_bytes - off)
+		return -EINVAL;
+	memcpy(buf, dev_of(be)->mem + off, len);
+	return 0;
+}
+
+static void md_record(struct memdev *d, uint64_t off, const void *buf,
+		      size_t len)
+{
+	if (d->nw == d->cap) {
+		d->cap = d->cap ? d->cap * 2 : 1024;
+		d->w = realloc(d->w, d->cap * sizeof *d->w);
+		assert_non_null(d->w);
+	}
+	struct pc_write *x = &d->w[d->nw++];
+	x->off = off;
+	x->len = (uint32_t)len;
+	x->epoch = d->nbar;
+	x->data = malloc(len);
+	assert_non_null(x->data);
+	if (buf)
+		memcpy(x->data, buf, len);
+	else
+		memset(x->data, 0, len);
+}
+
+static int md_write(struct wodan_backend *be, uint64_t off, const void *buf,
+		    size_t len)
+{
+	struct memdev *d = dev_of(be);
+	if (off > be->size_bytes || len > be->size_bytes - off)
+		return -EINVAL;
+	if (off % be->io_size_bytes || len % be->io_size_bytes)
+		return -EINVAL;
+	if (d->recording)
+		md_record(d, off, buf, len);
+	memcpy(d->mem + off, buf, len);
+	return 0;
+}
+
+static int md_discard(struct wodan_backend *be, uint64_t off, uint64_t len)
+{
+	struct memdev *d = dev_of(be);
+	if (off > be->size_bytes || len > be->size_bytes - off)
+		return -EINVAL;
+	if (d->recording)
+		md_record(d, off, NULL, len); /* discard = write of zeros */
+	d->discards++;
+	memset(d->mem + off, 0, len);
+	return 0;
+}
+
+static int md_barrier(struct wodan_backend *be)
+{
+	struct memdev *d = dev_of(be);
+	if (d->recording)
+		d->nbar++;
+	return 0;
+}
+
+static void md_init(struct memdev *d, uint8_t *mem, uint64_t size)
+{
+	memset(d, 0, sizeof *d);
+	d->be.abi_version = WODAN_BACKEND_ABI_VERSION;
+	d->be.name = "powercut-recorder";
+	d->be.ctx = d;
+	d->be.size_bytes = size;
+	d->be.io_size_bytes = 512;
+	d->be.read = md_read;
+	d->be.write = md_write;
+	d->be.discard = md_discard;
+	d->be.barrier = md_barrier;
+	d->be.close = NULL;
+	d->mem = mem;
+}
+
+static void md_free_log(struct memdev *d)
+{
+	for (size_t i = 0; i < d->nw; i++)
+		free(d->w[i].data);
+	free(d->w);
+	d->w = NULL;
+	d->nw = d->cap = 0;
+}
+
+/* ------------------------------------------------------------------ model */
+
+struct ent {
+	uint32_t ver;  /* 0: absent; else a unique version of the value */
+	uint16_t len;
+};
+
+struct run {
+	uint64_t rng;
+	uint32_t nk;
+	uint8_t *keys;         /* nk * KS, strictly ascending */
+	struct ent *cur;
+	uint32_t next_ver;
+	uint64_t lsize;
+	uint32_t fanout;
+	/* flushes: index 0 is the mkfs state */
+	struct flushrec {
+		size_t w_end;      /* writes recorded after this flush */
+		uint32_t bar_end;  /* barriers recorded after this flush */
+		uint64_t gen, root;
+		uint32_t depth;
+		struct ent *snap;
+	} *fl;
+	size_t nfl, flcap;
+	uint32_t max_depth;
+	uint32_t wraps;
+	uint64_t ops, inserts, deletes, oos, needs_flush;
+	uint8_t *base;         /* image after mkfs */
+};
+
+static void gen_val(uint32_t ki, uint32_t ver, uint32_t len, uint8_t *out)
+{
+	uint64_t s = seed ^ ((uint64_t)ki * 0x9e3779b97f4a7c15ull) ^
+		     ((uint64_t)ver << 32);
+	for (uint32_t b = 0; b < len; b += 8) {
+		uint64_t x = tu_splitmix(&s);
+		uint32_t n = len - b < 8 ? len - b : 8;
+		memcpy(out + b, &x, n);
+	}
+}
+
+static int cmpkey(const void *a, const void *b)
+{
+	return memcmp(a, b, KS);
+}
+
+static void keys_init(struct run *R, uint32_t want)
+{
+	R->keys = malloc((size_t)want * KS);
+	for (uint32_t i = 0; i < want; i++) {
+		uint64_t x = tu_splitmix(&R->rng);
+		memcpy(R->keys + (size_t)i * KS, &x, KS);
+	}
+	memset(R->keys, 0, KS);
+	memset(R->keys + (size_t)(want - 1) * KS, 0xff, KS);
+	qsort(R->keys, want, KS, cmpkey);
+	uint32_t w = 1;
+	for (uint32_t i = 1; i < want; i++)
+		if (memcmp(R->keys + (size_t)(w - 1) * KS,
+			   R->keys + (size_t)i * KS, KS))
+			memmove(R->keys + (size_t)w++ * KS,
+				R->keys + (size_t)i * KS, KS);
+	R->nk = w;
+	R->cur = calloc(w, sizeof *R->cur);
+}
+
+static struct ent *snap_dup(const struct ent *e, uint32_t n)
+{
+	struct ent *s = malloc(n * sizeof *s);
+	memcpy(s, e, n * sizeof *s);
+	return s;
+}
+
+static uint64_t snap_live(const struct ent *e, uint32_t n)
+{
+	uint64_t c = 0;
+	for (uint32_t i = 0; i < n; i++)
+		c += e[i].ver != 0;
+	return c;
+}
+
+/* Compare the whole contents of w with snapshot s.  Returns 0 when equal,
+ * else a positive code (and a description in why). */
+struct cmpctx {
+	const struct run *R;
+	const struct ent *s;
+	uint32_t idx;
+	int bad;
+	char why[160];
+	uint8_t vbuf[65536];
+};
+
+static int cmp_cb(void *arg, const uint8_t *key, const uint8_t *val,
+		  size_t len)
+{
+	struct cmpctx *c = arg;
+	const struct run *R = c->R;
+	while (c->idx < R->nk && c->s[c->idx].ver == 0)
+		c->idx++;
+	if (c->idx >= R->nk) {
+		snprintf(c->why, sizeof c->why, "extra key past the model");
+		c->bad = 1;
+		return 1;
+	}
+	if (memcmp(key, R->keys + (size_t)c->idx * KS, KS)) {
+		snprintf(c->why, sizeof c->why,
+			 "key mismatch at pool index %u (%s)", c->idx,
+			 memcmp(key, R->keys + (size_t)c->idx * KS, KS) < 0
+				 ? "unexpected key" : "missing key");
+		c->bad = 2;
+		return 1;
+	}
+	const struct ent *e = &c->s[c->idx];
+	if (len != e->len) {
+		snprintf(c->why, sizeof c->why,
+			 "pool key %u: value length %zu, expected %u", c->idx,
+			 len, e->len);
+		c->bad = 3;
+		return 1;
+	}
+	gen_val(c->idx, e->ver, e->len, c->vbuf);
+	if (memcmp(val, c->vbuf, len)) {
+		snprintf(c->why, sizeof c->why,
+			 "pool key %u: value bytes differ (len %zu)", c->idx,
+			 len);
+		c->bad = 4;
+		return 1;
+	}
+	c->idx++;
+	return 0;
+}
+
+static int state_equal(wodan_t *w, const struct run *R, const struct ent *s,
+		       char *why, size_t whylen)
+{
+	static struct cmpctx c;
+	c.R = R;
+	c.s = s;
+	c.idx = 0;
+	c.bad = 0;
+	c.why[0] = 0;
+	int r = wodan_iterate(w, NULL, NULL, cmp_cb, &c);
+	if (!c.bad && r) {
+		snprintf(c.why, sizeof c.why, "iterate failed: %s: %s",
+			 wodan_strerror(r), wodan_last_error()->message);
+		c.bad = 5;
+	}
+	if (!c.bad) {
+		while (c.idx < R->nk && s[c.idx].ver == 0)
+			c.idx++;
+		if (c.idx < R->nk) {
+			snprintf(c.why, sizeof c.why,
+				 "missing pool key %u at the end", c.idx);
+			c.bad = 6;
+		}
+	}
+	if (why)
+		snprintf(why, whylen, "%s", c.why);
+	return c.bad;
+}
+
+/* --------------------------------------------------------------- workload */
+
+static void do_flush(struct run *R, wodan_t *w, struct memdev *d)
+{
+	uint64_t gen;
+	int r = wodan_flush(w, &gen);
+	if (r)
+		fail_msg("flush: %s: %s (seed %llu)", wodan_strerror(r),
+			 wodan_last_error()->message, (unsigned long long)seed);
+	if (R->nfl && d->nw == R->fl[R->nfl - 1].w_end) {
+		/* nothing was dirty: no new generation */
+		assert_true(gen == R->fl[R->nfl - 1].gen);
+		return;
+	}
+	struct wodan_info info;
+	wodan_get_info(w, &info);
+	assert_true(info.generation == gen);
+	/* the root is the last write, preceded by (optionally) a barrier and
+	 * followed by one */
+	struct pc_write *last = &d->w[d->nw - 1];
+	assert_true(last->off == info.root_block * BS);
+	assert_true(d->nbar == last->epoch + 1);
+	if (R->nfl == R->flcap) {
+		R->flcap = R->flcap ? R->flcap * 2 : 64;
+		R->fl = realloc(R->fl, R->flcap * sizeof *R->fl);
+	}
+	struct flushrec *f = &R->fl[R->nfl++];
+	f->w_end = d->nw;
+	f->bar_end = d->nbar;
+	f->gen = gen;
+	f->root = info.root_block;
+	f->depth = info.depth;
+	f->snap = snap_dup(R->cur, R->nk);
+	if (info.depth > R->max_depth)
+		R->max_depth = info.depth;
+	if (R->nfl >= 2 && f->root < R->fl[R->nfl - 2].root)
+		R->wraps++;
+}
+
+static uint32_t pick_len(struct run *R, uint32_t maxv)
+{
+	uint64_t shape = tu_below(&R->rng, 100);
+	uint32_t len;
+	if (shape < 3)
+		len = 1000 + (uint32_t)tu_below(&R->rng, 2000);
+	else if (shape < 15)
+		len = 200 + (uint32_t)tu_below(&R->rng, 500);
+	else
+		len = 1 + (uint32_t)tu_below(&R->rng, 120);
+	return len > maxv ? maxv : len;
+}
+
+static void workload(struct run *R, struct memdev *d, uint32_t min_flushes,
+		     uint32_t max_flushes)
+{
+	struct wodan_open_opts o = { .cache_bytes = BS * 8,
+				     .max_fanout = R->fanout };
+	wodan_t *w = NULL;
+	int r = wodan_open(&d->be, &o, &w);
+	if (r)
+		fail_msg("open: %s (seed %llu)", wodan_strerror(r),
+			 (unsigned long long)seed);
+	struct wodan_info info;
+	wodan_get_info(w, &info);
+	uint32_t maxv = info.max_value_bytes;
+	/* live data budget: a fraction of the device */
+	uint64_t budget = R->lsize * BS / 7;
+	uint8_t *val = malloc(65536);
+	d->recording = 1;
+	while (R->nfl - 1 < max_flushes &&
+	       (R->nfl - 1 < min_flushes || R->wraps < 1 || R->max_depth < 2)) {
+		uint32_t nops = tu_below(&R->rng, 4) == 0
+					? 1 + (uint32_t)tu_below(&R->rng, 3)
+					: 5 + (uint32_t)tu_below(&R->rng, 60);
+		for (uint32_t op = 0; op < nops; op++) {
+			uint32_t ki = (uint32_t)tu_below(&R->rng, R->nk);
+			uint64_t live_bytes = 0;
+			for (uint32_t i = 0; i < R->nk; i++)
+				if (R->cur[i].ver)
+					live_bytes += KS + 2 + R->cur[i].len;
+			int del = tu_below(&R->rng, 100) <
+				  (live_bytes > budget ? 70u : 20u);
+			R->ops++;
+			for (int t = 0;; t++) {
+				uint32_t len = 0, ver = 0;
+				if (del) {
+					r = wodan_delete(w, R->keys + (size_t)ki * KS,
+							 KS);
+				} else {
+					len = pick_len(R, maxv);
+					ver = ++R->next_ver;
+					gen_val(ki, ver, len, val);
+					r = wodan_insert(w, R->keys + (size_t)ki * KS,
+							 KS, val, len);
+				}
+				if (r == WODAN_E_NEEDS_FLUSH && t < 3) {
+					R->needs_flush++;
+					do_flush(R, w, d);
+					continue;
+				}
+				if (r == WODAN_E_OUT_OF_SPACE) {
+					R->oos++;
+					break; /* nothing changed */
+				}
+				if (r)
+					fail_msg("%s: %s: %s (seed %llu)",
+						 del ? "delete" : "insert",
+						 wodan_strerror(r),
+						 wodan_last_error()->message,
+						 (unsigned long long)seed);
+				if (del) {
+					R->cur[ki].ver = 0;
+					R->cur[ki].len = 0;
+					R->deletes++;
+				} else {
+					R->cur[ki].ver = ver;
+					R->cur[ki].len = (uint16_t)len;
+					R->inserts++;
+				}
+				break;
+			}
+		}
+		do_flush(R, w, d);
+	}
+	d->recording = 0;
+	/* sanity: the handle itself holds the last flushed state */
+	char why[200];
+	if (state_equal(w, R, R->fl[R->nfl - 1].snap, why, sizeof why))
+		fail_msg("live handle differs from its model: %s (seed %llu)",
+			 why, (unsigned long long)seed);
+	struct wodan_stats st;
+	wodan_get_stats(w, &st);
+	printf("# workload: %llu ops (%llu inserts, %llu deletes, %llu out of "
+	       "space, %llu needs-flush), %zu flushes, %zu writes, %u "
+	       "barriers, depth max %u, root wraps %u, %llu splits, %llu "
+	       "spills, %llu live keys\n",
+	       (unsigned long long)R->ops, (unsigned long long)R->inserts,
+	       (unsigned long long)R->deletes, (unsigned long long)R->oos,
+	       (unsigned long long)R->needs_flush, R->nfl - 1, d->nw, d->nbar,
+	       R->max_depth, R->wraps, (unsigned long long)st.splits,
+	       (unsigned long long)st.spills,
+	       (unsigned long long)snap_live(R->cur, R->nk));
+	fflush(stdout);
+	wodan_abandon(w);
+	free(val);
+}
+
+/* ------------------------------------------------------------------ replay */
+
+enum variant { V_PREFIX, V_TORN, V_SUBSET, V_N };
+static const char *const vname[V_N] = { "prefix", "torn", "subset" };
+
+struct stats {
+	uint64_t tested[V_N];
+	uint64_t found_old[V_N], found_new[V_N];
+	uint64_t failures;
+};
+
+static void failure(struct stats *S, size_t P, int v, const char *fmt, ...)
+{
+	S->failures++;
+	if (S->failures > 25)
+		return;
+	char msg[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	printf("# FAIL cut %zu variant %s: %s (seed %llu)\n", P, vname[v], msg,
+	       (unsigned long long)seed);
+	fflush(stdout);
+}
+
+/* Mount the image in img (size bytes) and run every assertion; img is
+ * modified by the final insert+flush. */
+static void verify(struct run *R, struct stats *S, uint8_t *img,
+		   uint64_t size, size_t P, int v, size_t k, int new_root_in)
+{
+	struct memdev d;
+	md_init(&d, img, size);
+	S->tested[v]++;
+	size_t exp = new_root_in ? k + 1 : k;
+	const struct flushrec *f = &R->fl[exp];
+	char why[200];
+
+	wodan_t *w = NULL;
+	struct wodan_open_opts o = { .cache_bytes = BS * 8 };
+	int r = wodan_open(&d.be, &o, &w);
+	if (r) {
+		failure(S, P, v, "mount failed: %s: %s (durable flush %zu, "
+			"in-flight root %s)", wodan_strerror(r),
+			wodan_last_error()->message, k,
+			new_root_in ? "written" : "not written");
+		return;
+	}
+	struct wodan_info info;
+	wodan_get_info(w, &info);
+	int eq_exp = state_equal(w, R, f->snap, why, sizeof why) == 0;
+	if (!eq_exp || info.generation != f->gen) {
+		/* which state did we get, if any allowed one? */
+		int eq_old = state_equal(w, R, R->fl[k].snap, NULL, 0) == 0;
+		int eq_new = k + 1 < R->nfl &&
+			     state_equal(w, R, R->fl[k + 1].snap, NULL, 0) == 0;
+		if (!eq_old && !eq_new)
+			failure(S, P, v, "contents are neither flush %zu nor "
+				"%zu: vs expected flush %zu: %s; mounted gen "
+				"%llu root %llu (flush %zu gen %llu root %llu)",
+				k, k + 1, exp, why,
+				(unsigned long long)info.generation,
+				(unsigned long long)info.root_block, exp,
+				(unsigned long long)f->gen,
+				(unsigned long long)f->root);
+		else
+			failure(S, P, v, "mounted %s state (gen %llu root "
+				"%llu) but expected flush %zu (gen %llu root "
+				"%llu, in-flight root %s)",
+				eq_new ? "in-flight" : "older",
+				(unsigned long long)info.generation,
+				(unsigned long long)info.root_block, exp,
+				(unsigned long long)f->gen,
+				(unsigned long long)f->root,
+				new_root_in ? "fully written" : "absent/torn");
+		wodan_abandon(w);
+		return;
+	}
+	if (new_root_in)
+		S->found_new[v]++;
+	else
+		S->found_old[v]++;
+	wodan_abandon(w);
+
+	struct wodan_check_report rep;
+	r = wodan_check(&d.be, 0, &rep, NULL, NULL);
+	if (r != 0) {
+		failure(S, P, v, "check returned %d: %u problems, first: %s", r,
+			rep.n_problems,
+			rep.n_problems ? rep.problems[0].what : "-");
+		wodan_check_report_free(&rep);
+		return;
+	}
+	if (rep.used_blocks + rep.free_blocks != rep.logical_size_blocks ||
+	    rep.live_keys != snap_live(f->snap, R->nk) ||
+	    rep.generation != f->gen) {
+		failure(S, P, v, "check: used %llu + free %llu vs %llu blocks, "
+			"%llu live keys vs %llu, gen %llu vs %llu",
+			(unsigned long long)rep.used_blocks,
+			(unsigned long long)rep.free_blocks,
+			(unsigned long long)rep.logical_size_blocks,
+			(unsigned long long)rep.live_keys,
+			(unsigned long long)snap_live(f->snap, R->nk),
+			(unsigned long long)rep.generation,
+			(unsigned long long)f->gen);
+		wodan_check_report_free(&rep);
+		return;
+	}
+	wodan_check_report_free(&rep);
+
+	/* life goes on: one more insert, flush, close, reopen */
+	uint64_t s2 = seed ^ (P * 0x2545f4914f6cdd1dull) ^ (uint64_t)v;
+	uint32_t ki = (uint32_t)tu_below(&s2, R->nk);
+	uint32_t len = 1 + (uint32_t)tu_below(&s2, 300);
+	uint32_t ver = 0x80000000u | (uint32_t)(P * V_N + (size_t)v);
+	static uint8_t val[512];
+	gen_val(ki, ver, len, val);
+	r = wodan_open(&d.be, &o, &w);
+	if (r) {
+		failure(S, P, v, "second mount failed: %s: %s",
+			wodan_strerror(r), wodan_last_error()->message);
+		return;
+	}
+	r = wodan_insert(w, R->keys + (size_t)ki * KS, KS, val, len);
+	if (!r)
+		r = wodan_flush(w, NULL);
+	int rc = wodan_close(w);
+	if (r || rc) {
+		failure(S, P, v, "insert/flush/close after mount: %s / %s: %s",
+			wodan_strerror(r), wodan_strerror(rc),
+			wodan_last_error()->message);
+		return;
+	}
+	r = wodan_open(&d.be, &o, &w);
+	if (r) {
+		failure(S, P, v, "reopen after insert failed: %s: %s",
+			wodan_strerror(r), wodan_last_error()->message);
+		return;
+	}
+	struct ent *s = snap_dup(f->snap, R->nk);
+	s[ki].ver = ver;
+	s[ki].len = (uint16_t)len;
+	size_t vl = 0;
+	static uint8_t got[512];
+	int lr = wodan_lookup(w, R->keys + (size_t)ki * KS, KS, got, sizeof got,
+			      &vl);
+	if (lr != 1 || vl != len || memcmp(got, val, len))
+		failure(S, P, v, "inserted key not found after reopen (lookup "
+			"%d, len %zu vs %u)", lr, vl, len);
+	else if (state_equal(w, R, s, why, sizeof why))
+		failure(S, P, v, "after insert+flush+reopen: %s", why);
+	wodan_abandon(w);
+	free(s);
+	r = wodan_check(&d.be, 0, &rep, NULL, NULL);
+	if (r != 0)
+		failure(S, P, v, "check after insert+flush returned %d: %s", r,
+			rep.n_problems ? rep.problems[0].what : "-");
+	wodan_check_report_free(&rep);
+}
+
+static void apply(uint8_t *img, const struct pc_write *x, uint32_t len)
+{
+	memcpy(img + x->off, x->data, len < x->len ? len : x->len);
+}
+
+/* Largest flush index k whose final barrier was issued at or before epoch
+ * e. */
+static size_t durable_flush(const struct run *R, uint32_t e)
+{
+	size_t k = 0;
+	while (k + 1 < R->nfl && R->fl[k + 1].bar_end <= e)
+		k++;
+	return k;
+}
+
+static void replay(struct run *R, struct memdev *d, uint64_t max_cuts)
+{
+	size_t W = d->nw;
+	uint64_t size = d->be.size_bytes;
+	uint8_t *cur = malloc(size), *dur = malloc(size), *scratch = malloc(size);
+	memcpy(cur, R->base, size);
+	memcpy(dur, R->base, size);
+	size_t dur_n = 0; /* dur = base + writes [0, dur_n) */
+	/* choose cut points: all, or all those inside the last flushes plus a
+	 * random sample of the rest */
+	uint8_t *want = calloc(W + 1, 1);
+	uint64_t chosen = 0;
+	if (W + 1 <= max_cuts) {
+		memset(want, 1, W + 1);
+		chosen = W + 1;
+	} else {
+		size_t tail_from = R->nfl > 6 ? R->fl[R->nfl - 7].w_end : 0;
+		for (size_t P = tail_from; P <= W; P++, chosen++)
+			want[P] = 1;
+		want[0] = 1;
+		chosen++;
+		uint64_t guard = 0;
+		while (chosen < max_cuts && guard++ < 100 * max_cuts) {
+			size_t P = (size_t)tu_below(&R->rng, W + 1);
+			if (!want[P]) {
+				want[P] = 1;
+				chosen++;
+			}
+		}
+	}
+	struct stats S = { 0 };
+	uint64_t rng = seed ^ 0x5eedcafeull;
+	for (size_t P = 0; P <= W; P++) {
+		if (P > 0)
+			apply(cur, &d->w[P - 1], UINT32_MAX);
+		uint32_t e = P < W ? d->w[P].epoch : d->nbar;
+		/* writes before the cut issued before barrier number e are
+		 * durable: [0, first) with first the first write of epoch e */
+		size_t first = P;
+		while (first > 0 && d->w[first - 1].epoch == e)
+			first--;
+		while (dur_n < first)
+			apply(dur, &d->w[dur_n++], UINT32_MAX);
+		if (!want[P])
+			continue;
+		size_t k = durable_flush(R, e);
+		size_t root_idx = k + 1 < R->nfl ? R->fl[k + 1].w_end - 1
+						 : (size_t)-1;
+		/* 1. plain prefix */
+		memcpy(scratch, cur, size);
+		verify(R, &S, scratch, size, P, V_PREFIX, k,
+		       root_idx != (size_t)-1 && root_idx < P);
+		/* 2. torn write at the cut */
+		if (P < W) {
+			memcpy(scratch, cur, size);
+			uint32_t tl = tu_below(&rng, 2) ? 512 : d->w[P].len / 2;
+			apply(scratch, &d->w[P], tl);
+			verify(R, &S, scratch, size, P, V_TORN, k,
+			       root_idx != (size_t)-1 && root_idx < P);
+		}
+		/* 3. a random subset of the unbarriered writes */
+		if (P - first >= 1) {
+			memcpy(scratch, dur, size);
+			int root_in = 0;
+			for (size_t j = first; j < P; j++) {
+				if (tu_below(&rng, 2)) {
+					apply(scratch, &d->w[j], UINT32_MAX);
+					if (j == root_idx)
+						root_in = 1;
+				}
+			}
+			verify(R, &S, scratch, size, P, V_SUBSET, k, root_in);
+		}
+	}
+	printf("# replay: %zu writes, %llu cut points of %zu: prefix %llu "
+	       "(old %llu / new %llu), torn %llu (old %llu / new %llu), "
+	       "subset %llu (old %llu / new %llu); %llu failures\n",
+	       W, (unsigned long long)chosen, W + 1,
+	       (unsigned long long)S.tested[V_PREFIX],
+	       (unsigned long long)S.found_old[V_PREFIX],
+	       (unsigned long long)S.found_new[V_PREFIX],
+	       (unsigned long long)S.tested[V_TORN],
+	       (unsigned long long)S.found_old[V_TORN],
+	       (unsigned long long)S.found_new[V_TORN],
+	       (unsigned long long)S.tested[V_SUBSET],
+	       (unsigned long long)S.found_old[V_SUBSET],
+	       (unsigned long long)S.found_new[V_SUBSET],
+	       (unsigned long long)S.failures);
+	fflush(stdout);
+	free(want);
+	free(cur);
+	free(dur);
+	free(scratch);
+	if (S.failures)
+		fail_msg("%llu power-cut failures (seed %llu)",
+			 (unsigned long long)S.failures,
+			 (unsigned long long)seed);
+}
+
+static void one_run(uint64_t run_seed, uint64_t max_cuts)
+{
+	struct run R = { 0 };
+	R.rng = run_seed;
+	static const uint32_t fanouts[] = { 3, 4, 5, 8, 0 };
+	R.fanout = fanouts[tu_below(&R.rng, 5)];
+	R.lsize = 64 + tu_below(&R.rng, 449); /* 64..512 */
+	uint32_t nkeys = 150 + (uint32_t)tu_below(&R.rng, R.lsize * 2);
+	keys_init(&R, nkeys);
+	uint64_t size = R.lsize * BS;
+	uint8_t *mem = calloc(1, size);
+	struct memdev d;
+	md_init(&d, mem, size);
+	struct wodan_mkfs_params p = { .block_size_bytes = BS,
+				       .key_size_bytes = KS,
+				       .tombstones = 1,
+				       .preroots_interval_blocks =
+					       tu_below(&R.rng, 2) ? 0 : 16 };
+	assert_int_equal(wodan_mkfs(&d.be, &p, NULL), 0);
+	R.base = malloc(size);
+	memcpy(R.base, mem, size);
+	/* flush 0: the mkfs state */
+	R.flcap = 64;
+	R.fl = calloc(R.flcap, sizeof *R.fl);
+	R.nfl = 1;
+	R.fl[0].gen = 1;
+	R.fl[0].snap = calloc(R.nk, sizeof *R.fl[0].snap);
+	{
+		wodan_t *w;
+		assert_int_equal(wodan_open(&d.be, NULL, &w), 0);
+		struct wodan_info info;
+		wodan_get_info(w, &info);
+		R.fl[0].root = info.root_block;
+		printf("# run: lsize %llu blocks, fanout %u, %u keys, first "
+		       "block %llu, preroots %s\n",
+		       (unsigned long long)R.lsize, R.fanout, R.nk,
+		       (unsigned long long)info.first_block_written,
+		       p.preroots_interval_blocks ? "every 16" : "default");
+		wodan_abandon(w);
+	}
+	workload(&R, &d, 30, 400);
+	assert_true(R.wraps >= 1);
+	assert_true(R.max_depth >= 2);
+	replay(&R, &d, max_cuts);
+	for (size_t i = 0; i < R.nfl; i++)
+		free(R.fl[i].snap);
+	free(R.fl);
+	free(R.base);
+	free(R.keys);
+	free(R.cur);
+	md_free_log(&d);
+	free(mem);
+}
+
+static void test_powercut(void **state)
+{
+	(void)state;
+	uint64_t runs = tu_env_u64("WODAN_POWERCUT_RUNS", 2);
+	uint64_t max_cuts = tu_env_u64("WODAN_POWERCUT_MAX_CUTS", 2500);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (uint64_t i = 0; i < runs; i++)
+		one_run(seed + i * 0x9e3779b97f4a7c15ull, max_cuts);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("# %llu runs in %.1f s\n", (unsigned long long)runs,
+	       (double)(t1.tv_sec - t0.tv_sec) +
+		       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+}
+
+int main(void)
+{
+	seed = tu_seed("test_powercut");
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_powercut),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,545 @@
+/*
+ * cli.c -- shared helpers of wodanc (see cli.h): messages, parsing,
+ * formatting, device opening and probing, progress lines, JSON output.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "cli.h"
+
+/* ------------------------------------------------------------ messages */
+
+/* Append the last-error detail for `code` to stderr: " (message, block N,
+ * byte offset N, record N)", leaving out what the message already names. */
+static void print_detail(int code)
+{
+	const struct wodan_error_detail *d = wodan_last_error();
+	const char *sep = " (";
+	int any = 0;
+
+	if (!d || d->code != code)
+		return;
+	if (d->message[0]) {
+		fprintf(stderr, "%s%s", sep, d->message);
+		sep = ", ";
+		any = 1;
+	}
+	if (d->block != UINT64_MAX && !strstr(d->message, "block")) {
+		fprintf(stderr, "%sblock %llu", sep,
+			(unsigned long long)d->block);
+		sep = ", ";
+		any = 1;
+	}
+	if (d->offset_bytes != UINT64_MAX && !strstr(d->message, "offset") &&
+	    !strstr(d->message, "byte")) {
+		fprintf(stderr, "%sat byte offset %llu", sep,
+			(unsigned long long)d->offset_bytes);
+		sep = ", ";
+		any = 1;
+	}
+	if (d->record != UINT64_MAX && !strstr(d->message, "record")) {
+		fprintf(stderr, "%srecord %llu", sep,
+			(unsigned long long)d->record);
+		any = 1;
+	}
+	if (any)
+		fputc(')', stderr);
+}
+
+/* One error line on stderr (see cli.h). */
+void cli_error(const char *cmd, const char *dev, int code, const char *fmt,
+	       ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "wodanc %s: ", cmd);
+	if (dev)
+		fprintf(stderr, "%s: ", dev);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (code) {
+		fprintf(stderr, ": %s", wodan_strerror(code));
+		print_detail(code);
+	}
+	fputc('\n', stderr);
+}
+
+/* A usage error line plus a --help hint; returns CLI_EXIT_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "wodanc %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'wodanc %s --help' for more information.\n",
+		cmd);
+	return CLI_EXIT_USAGE;
+}
+
+/* Turn getopt_long's '?' / ':' (optstring starting with ':') into a
+ * message naming the offending option. */
+int cli_getopt_error(const char *cmd, int c, char **argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "?";
+
+	if (!arg)
+		arg = "?";
+	if (c == ':') {
+		if (arg[0] == '-' && arg[1] == '-')
+			return cli_usage(cmd, "option '%s' requires an argument",
+					 arg);
+		return cli_usage(cmd, "option requires an argument -- '%c'",
+				 optopt);
+	}
+	/* glibc: optopt is 0 for an unknown long option, the option's value
+	 * for a long option given "=ARG" it does not take, else the char */
+	if (optopt == 0)
+		return cli_usage(cmd, "unrecognized option '%s'", arg);
+	if (arg[0] == '-' && arg[1] == '-' && strchr(arg, '='))
+		return cli_usage(cmd, "option '%s' does not take an argument",
+				 arg);
+	if (optopt < 256 && isprint(optopt))
+		return cli_usage(cmd, "invalid option -- '%c'", optopt);
+	return cli_usage(cmd, "unrecognized option '%s'", arg);
+}
+
+/* ------------------------------------------------------------- parsing */
+
+/* Parse the leading decimal digits of s into *out; *end gets the first
+ * non-digit.  Fails on no digits or overflow. */
+static int parse_digits(const char *s, uint64_t *out, const char **end)
+{
+	unsigned long long v;
+	char *e;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -1; /* refuses "", " 1", "-1", "+1" */
+	errno = 0;
+	v = strtoull(s, &e, 10);
+	if (errno == ERANGE || e == s)
+		return -1;
+	*out = v;
+	*end = e;
+	return 0;
+}
+
+/* Decimal unsigned number, whole string. */
+int cli_parse_u64(const char *s, uint64_t *out)
+{
+	const char *end;
+
+	if (!s || parse_digits(s, out, &end) < 0 || *end)
+		return -1;
+	return 0;
+}
+
+/* Decimal number with optional K/M/G/T (1024-based) suffix. */
+int cli_parse_size(const char *s, uint64_t *out)
+{
+	const char *end;
+	uint64_t v;
+	unsigned shift = 0;
+
+	if (!s || parse_digits(s, &v, &end) < 0)
+		return -1;
+	if (*end) {
+		switch (toupper((unsigned char)*end)) {
+		case 'K': shift = 10; break;
+		case 'M': shift = 20; break;
+		case 'G': shift = 30; break;
+		case 'T': shift = 40; break;
+		default: return -1;
+		}
+		end++;
+		if (strcmp(end, "iB") && strcmp(end, "B") && *end)
+			return -1;
+		if (v > (UINT64_MAX >> shift))
+			return -1;
+		v <<= shift;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Value of one hex digit, or -1. */
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Exactly len bytes as 2*len hex digits. */
+int cli_parse_hex(const char *s, uint8_t *out, size_t len)
+{
+	size_t i;
+
+	if (!s || strlen(s) != 2 * len)
+		return -1;
+	for (i = 0; i < len; i++) {
+		int hi = hexval((unsigned char)s[2 * i]);
+		int lo = hexval((unsigned char)s[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* Block size rule of mkfs (FORMAT.md §2). */
+int cli_check_block_size(uint64_t bs)
+{
+	if (bs < 512 || bs > 64u * 1024 * 1024 || bs % 512)
+		return -1;
+	if (bs >= 4096 && bs % 4096)
+		return -1;
+	return 0;
+}
+
+/* ---------------------------------------------------------- formatting */
+
+/* Human readable size, binary units, one decimal when not whole. */
+void cli_human_size(uint64_t bytes, char *buf, size_t n)
+{
+	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB",
+				       "PiB", "EiB" };
+	unsigned u = 0;
+	uint64_t whole = bytes, tenths;
+
+	while (whole >= 1024 && u < 6) {
+		whole >>= 10;
+		u++;
+	}
+	if (u == 0) {
+		snprintf(buf, n, "%llu B", (unsigned long long)bytes);
+		return;
+	}
+	/* tenths of the unit, rounded */
+	tenths = (uint64_t)((long double)bytes * 10 /
+			    (long double)(1ULL << (10 * u)) + 0.5L);
+	if (tenths % 10 == 0)
+		snprintf(buf, n, "%llu %s", (unsigned long long)(tenths / 10),
+			 units[u]);
+	else
+		snprintf(buf, n, "%llu.%llu %s",
+			 (unsigned long long)(tenths / 10),
+			 (unsigned long long)(tenths % 10), units[u]);
+}
+
+/* UUID-style hex of the 16 fsid bytes. */
+void cli_fsid_str(const uint8_t fsid[16], char buf[37])
+{
+	static const char hex[] = "0123456789abcdef";
+	int i, o = 0;
+
+	for (i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			buf[o++] = '-';
+		buf[o++] = hex[fsid[i] >> 4];
+		buf[o++] = hex[fsid[i] & 15];
+	}
+	buf[o] = 0;
+}
+
+/* Seconds on the monotonic clock. */
+double cli_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ------------------------------------------------------------- devices */
+
+/* Path of a plain-file spec: "file:PATH" -> PATH; "PATH" -> PATH unless it
+ * looks like "name:..." for another backend and no such file exists. */
+const char *cli_device_path(const char *spec)
+{
+	const char *p;
+	struct stat st;
+
+	if (!strncmp(spec, "file:", 5))
+		return spec + 5;
+	for (p = spec; isalnum((unsigned char)*p) || *p == '_'; p++)
+		;
+	if (*p == ':' && p != spec && stat(spec, &st) != 0)
+		return NULL; /* "ram:64M", "direct:/dev/x", ... */
+	return spec;
+}
+
+/* 1 when a plain-file device does not exist. */
+int cli_device_missing(const char *spec)
+{
+	const char *path = cli_device_path(spec);
+	struct stat st;
+
+	if (!path)
+		return 0;
+	return stat(path, &st) != 0 && errno == ENOENT;
+}
+
+/* Open a backend, printing an error line on failure. */
+int cli_open_backend(const char *cmd, const char *dev, unsigned flags,
+		     uint64_t size_bytes, struct wodan_backend **out)
+{
+	int rc = wodan_backend_open(dev, flags, size_bytes, out);
+
+	if (rc < 0) {
+		*out = NULL;
+		cli_error(cmd, dev, rc, "cannot open device");
+	}
+	return rc;
+}
+
+/* Does `be` hold a wodan image already?  (See cli.h.) */
+int cli_probe_image(struct wodan_backend *be, uint64_t *gen)
+{
+	static const uint8_t magic[16] = {
+		'M', 'I', 'R', 'A', 'G', 'E', ' ', 'K', 'V', 'F', 'S', ' ',
+		0xf0, 0x9f, 0x90, 0xaa
+	};
+	struct wodan_open_opts o;
+	wodan_t *w = NULL;
+	uint8_t sb[512];
+	int rc;
+
+	*gen = 0;
+	memset(&o, 0, sizeof o);
+	o.flags = WODAN_OPEN_READONLY | WODAN_OPEN_FAST_SCAN;
+	rc = wodan_open(be, &o, &w);
+	if (rc == 0) {
+		struct wodan_info info;
+		wodan_get_info(w, &info);
+		*gen = info.generation;
+		wodan_close(w);
+		return 1;
+	}
+	if (be->read && be->size_bytes >= sizeof sb &&
+	    be->read(be, 0, sb, sizeof sb) == 0 &&
+	    !memcmp(sb, magic, sizeof magic))
+		return 1;
+	if (rc == WODAN_E_BAD_MAGIC || rc == WODAN_E_IO_READ ||
+	    rc == WODAN_E_INVAL || rc == WODAN_E_NOMEM)
+		return 0;
+	return 1;
+}
+
+/* ------------------------------------------------------------ progress */
+
+/* Start a progress line (only drawn when stderr is a terminal). */
+void cli_progress_init(struct cli_progress *p, const char *cmd,
+		       const char *unit)
+{
+	memset(p, 0, sizeof *p);
+	p->on = isatty(STDERR_FILENO);
+	p->cmd = cmd;
+	p->unit = unit;
+	p->last = cli_now();
+}
+
+/* wodan_progress_fn: redraw at most every 0.25 s.  Never aborts. */
+int cli_progress_cb(void *arg, uint64_t done, uint64_t total)
+{
+	struct cli_progress *p = arg;
+	char line[160], hs[32];
+	double t;
+	int n;
+
+	if (!p || !p->on)
+		return 0;
+	t = cli_now();
+	if (t - p->last < 0.25)
+		return 0;
+	p->last = t;
+	if (total)
+		n = snprintf(line, sizeof line, "%s: %llu/%llu %s (%d%%)",
+			     p->cmd, (unsigned long long)done,
+			     (unsigned long long)total, p->unit,
+			     (int)(done * 100.0 / (double)total));
+	else
+		n = snprintf(line, sizeof line, "%s: %llu %s", p->cmd,
+			     (unsigned long long)done, p->unit);
+	if (p->rd && n > 0 && (size_t)n < sizeof line) {
+		cli_human_size(wodan_dump_reader_offset(p->rd), hs, sizeof hs);
+		n += snprintf(line + n, sizeof line - (size_t)n, ", %s read",
+			      hs);
+	}
+	if (n < 0)
+		return 0;
+	if (n >= (int)sizeof line)
+		n = (int)sizeof line - 1;
+	fprintf(stderr, "\r%s%*s", line, p->len > n ? p->len - n : 0, "");
+	fflush(stderr);
+	p->len = n;
+	return 0;
+}
+
+/* Blank out the progress line and return the cursor to column 0. */
+void cli_progress_end(struct cli_progress *p)
+{
+	if (!p->on || !p->len)
+		return;
+	fprintf(stderr, "\r%*s\r", p->len, "");
+	fflush(stderr);
+	p->len = 0;
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+/* Write s as a JSON string literal: escapes quotes, backslashes and
+ * control characters; invalid UTF-8 bytes become U+FFFD. */
+static void json_string(FILE *f, const char *s)
+{
+	const unsigned char *u = (const unsigned char *)(s ? s : "");
+
+	fputc('"', f);
+	while (*u) {
+		unsigned c = *u;
+		int len = 0, i;
+
+		if (c == '"' || c == '\\') {
+			fprintf(f, "\\%c", c);
+			u++;
+			continue;
+		}
+		if (c < 0x20) {
+			switch (c) {
+			case '\n': fputs("\\n", f); break;
+			case '\r': fputs("\\r", f); break;
+			case '\t': fputs("\\t", f); break;
+			default: fprintf(f, "\\u%04x", c);
+			}
+			u++;
+			continue;
+		}
+		if (c < 0x80) {
+			fputc((int)c, f);
+			u++;
+			continue;
+		}
+		/* multi-byte UTF-8: check the lead byte and continuations */
+		if (c >= 0xc2 && c <= 0xdf)
+			len = 2;
+		else if (c >= 0xe0 && c <= 0xef)
+			len = 3;
+		else if (c >= 0xf0 && c <= 0xf4)
+			len = 4;
+		for (i = 1; i < len; i++)
+			if ((u[i] & 0xc0) != 0x80)
+				break;
+		if (len == 0 || i < len ||
+		    (c == 0xe0 && u[1] < 0xa0) || (c == 0xed && u[1] > 0x9f) ||
+		    (c == 0xf0 && u[1] < 0x90) || (c == 0xf4 && u[1] > 0x8f)) {
+			fputs("\\ufffd", f);
+			u++;
+			continue;
+		}
+		fwrite(u, 1, (size_t)len, f);
+		u += len;
+	}
+	fputc('"', f);
+}
+
+/* Separator and member name before a value. */
+static void cj_prefix(struct cli_json *j, const char *key)
+{
+	if (j->count[j->depth]++)
+		fputs(", ", j->f);
+	if (key) {
+		json_string(j->f, key);
+		fputs(": ", j->f);
+	}
+}
+
+/* Open a container with the given bracket. */
+static void cj_open(struct cli_json *j, const char *key, int bracket)
+{
+	cj_prefix(j, key);
+	fputc(bracket, j->f);
+	if (j->depth < 15)
+		j->depth++;
+	j->count[j->depth] = 0;
+}
+
+/* Close the innermost container. */
+static void cj_close(struct cli_json *j, int bracket)
+{
+	fputc(bracket, j->f);
+	if (j->depth > 0)
+		j->depth--;
+}
+
+void cj_begin(struct cli_json *j, FILE *f)
+{
+	j->f = f;
+	j->depth = 0;
+	j->count[0] = 0;
+	cj_open(j, NULL, '{');
+}
+
+void cj_end(struct cli_json *j)
+{
+	cj_close(j, '}');
+	fputc('\n', j->f);
+	fflush(j->f);
+}
+
+void cj_obj(struct cli_json *j, const char *key) { cj_open(j, key, '{'); }
+void cj_arr(struct cli_json *j, const char *key) { cj_open(j, key, '['); }
+void cj_close_obj(struct cli_json *j) { cj_close(j, '}'); }
+void cj_close_arr(struct cli_json *j) { cj_close(j, ']'); }
+
+void cj_u64(struct cli_json *j, const char *key, uint64_t v)
+{
+	cj_prefix(j, key);
+	fprintf(j->f, "%llu", (unsigned long long)v);
+}
+
+void cj_int(struct cli_json *j, const char *key, long long v)
+{
+	cj_prefix(j, key);
+	fprintf(j->f, "%lld", v);
+}
+
+/* Non-finite numbers are not JSON: they are written as null. */
+void cj_double(struct cli_json *j, const char *key, double v)
+{
+	cj_prefix(j, key);
+	if (isfinite(v))
+		fprintf(j->f, "%.6g", v);
+	else
+		fputs("null", j->f);
+}
+
+void cj_bool(struct cli_json *j, const char *key, int v)
+{
+	cj_prefix(j, key);
+	fputs(v ? "true" : "false", j->f);
+}
+
+void cj_str(struct cli_json *j, const char *key, const char *s)
+{
+	cj_prefix(j, key);
+	json_string(j->f, s);
+}
+
+void cj_null(struct cli_json *j, const char *key)
+{
+	cj_prefix(j, key);
+	fputs("null", j->f);
+}

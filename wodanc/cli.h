@@ -1,0 +1,143 @@
+/*
+ * cli.h -- shared helpers of the wodanc multitool: exit codes, error and
+ * usage messages, number/size/hex parsing, device opening, progress lines on
+ * a terminal, and a tiny JSON emitter.  Only the public libwodan API
+ * (wodan.h, wodan_dump.h) is used here and in the commands.
+ */
+#ifndef WODANC_CLI_H
+#define WODANC_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "wodan.h"
+#include "wodan_dump.h"
+
+#if defined(__GNUC__)
+#define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define CLI_PRINTF(a, b)
+#endif
+
+/* Exit codes.  mkfs, restore, dump and trim use OK/FAIL/USAGE; check uses
+ * the fsck(8) convention OK/PROBLEMS/OPERATIONAL/USAGE. */
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAIL 1          /* the operation failed */
+#define CLI_EXIT_PROBLEMS 4      /* check: problems found (not corrected) */
+#define CLI_EXIT_OPERATIONAL 8   /* check: cannot open device, I/O error */
+#define CLI_EXIT_USAGE 16        /* bad command line */
+
+/* Commands: argv[0] is the command name, options and operands follow. */
+int cmd_mkfs(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_trim(int argc, char **argv);
+
+/* ------------------------------------------------------------ messages */
+
+/* Print "wodanc CMD: DEV: <fmt>: <wodan_strerror(code)> (<detail>)" on
+ * stderr.  DEV may be NULL (omitted); code 0 omits the error name and the
+ * detail.  The detail (message, block, byte offset, record) is taken from
+ * wodan_last_error(), so call this right after the failing call. */
+void cli_error(const char *cmd, const char *dev, int code, const char *fmt,
+	       ...) CLI_PRINTF(4, 5);
+
+/* Print "wodanc CMD: <fmt>" and a hint to run --help on stderr; returns
+ * CLI_EXIT_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
+
+/* Report a getopt_long() failure (c is '?' or ':'); returns CLI_EXIT_USAGE. */
+int cli_getopt_error(const char *cmd, int c, char **argv);
+
+/* ------------------------------------------------------------- parsing */
+
+/* Parse a decimal unsigned number, the whole string ("12x", "-1", "",
+ * " 1" and overflow are refused).  Returns 0 or -1. */
+int cli_parse_u64(const char *s, uint64_t *out);
+
+/* Parse a size: a decimal number with an optional K, M, G or T suffix
+ * (powers of 1024; "K", "KiB" and "KB" are all 1024).  Returns 0 or -1. */
+int cli_parse_size(const char *s, uint64_t *out);
+
+/* Parse exactly `len` bytes written as 2*len hex digits.  Returns 0 or -1. */
+int cli_parse_hex(const char *s, uint8_t *out, size_t len);
+
+/* Check a block size the way mkfs does (512 .. 64 MiB, a multiple of 512,
+ * a multiple of 4096 once >= 4096).  Returns 0 or -1. */
+int cli_check_block_size(uint64_t bs);
+
+/* ---------------------------------------------------------- formatting */
+
+/* "12 MiB", "1.5 GiB", "512 B" (like fstrim -v / util-linux). */
+void cli_human_size(uint64_t bytes, char *buf, size_t n);
+
+/* fsid as UUID-style hex: xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx (37 bytes). */
+void cli_fsid_str(const uint8_t fsid[16], char buf[37]);
+
+/* Monotonic clock in seconds. */
+double cli_now(void);
+
+/* ------------------------------------------------------------- devices */
+
+/* 1 when `spec` names a plain file ("PATH" or "file:PATH") that does not
+ * exist; 0 otherwise (exists, or another backend such as "ram:"). */
+int cli_device_missing(const char *spec);
+
+/* The file path of a plain-file device spec, or NULL for other backends. */
+const char *cli_device_path(const char *spec);
+
+/* wodan_backend_open() that prints "wodanc CMD: DEV: cannot open device"
+ * on failure.  Returns 0 or the negative error. */
+int cli_open_backend(const char *cmd, const char *dev, unsigned flags,
+		     uint64_t size_bytes, struct wodan_backend **out);
+
+/* Probe whether `be` already holds a wodan image: a read-only mount that
+ * succeeds, a valid superblock magic, or a mount failure other than "bad
+ * magic"/I/O/invalid geometry.  *gen gets the generation when the mount
+ * succeeded (else 0).  Returns 1 (image) or 0. */
+int cli_probe_image(struct wodan_backend *be, uint64_t *gen);
+
+/* ------------------------------------------------------------ progress */
+
+/* A throttled progress line on stderr, shown only when stderr is a
+ * terminal.  Pass cli_progress_cb and a struct cli_progress * as the
+ * wodan_progress_fn and its argument. */
+struct cli_progress {
+	int on;                       /* stderr is a terminal */
+	const char *cmd;              /* "restore", ... */
+	const char *unit;             /* "records", "blocks" */
+	const wodan_dump_reader *rd;  /* restore: also show bytes read */
+	double last;                  /* time of the last line */
+	int len;                      /* characters of the last line */
+};
+
+void cli_progress_init(struct cli_progress *p, const char *cmd,
+		       const char *unit);
+int cli_progress_cb(void *arg, uint64_t done, uint64_t total);
+/* Erase the progress line (if one was drawn). */
+void cli_progress_end(struct cli_progress *p);
+
+/* ---------------------------------------------------------------- JSON */
+
+/* Emits one JSON value (objects/arrays nested up to 16 deep).  `key` is
+ * the member name inside an object and NULL inside an array. */
+struct cli_json {
+	FILE *f;
+	int depth;
+	int count[16];  /* members emitted so far, per open container */
+};
+
+void cj_begin(struct cli_json *j, FILE *f);       /* top-level object */
+void cj_end(struct cli_json *j);                  /* close it, newline */
+void cj_obj(struct cli_json *j, const char *key); /* open nested object */
+void cj_arr(struct cli_json *j, const char *key); /* open nested array */
+void cj_close_obj(struct cli_json *j);
+void cj_close_arr(struct cli_json *j);
+void cj_u64(struct cli_json *j, const char *key, uint64_t v);
+void cj_int(struct cli_json *j, const char *key, long long v);
+void cj_double(struct cli_json *j, const char *key, double v);
+void cj_bool(struct cli_json *j, const char *key, int v);
+void cj_str(struct cli_json *j, const char *key, const char *s);
+void cj_null(struct cli_json *j, const char *key);
+
+#endif /* WODANC_CLI_H */

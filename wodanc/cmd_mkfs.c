@@ -1,0 +1,333 @@
+/*
+ * cmd_mkfs.c -- `wodanc mkfs DEVICE`: format a device or file as an empty
+ * wodan image (wodan_mkfs), refusing to overwrite an image without -F.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli.h"
+
+static const char mkfs_help[] =
+	"Usage: wodanc mkfs DEVICE [OPTIONS]\n"
+	"\n"
+	"Format DEVICE (a file, a block device, \"file:PATH\" or \"ram:SIZE\")\n"
+	"as an empty wodan image: an empty root tree of generation 1, the\n"
+	"superblock and the preroots.  The image spans the whole device.\n"
+	"\n"
+	"Options:\n"
+	"  --block-size N   block size in bytes, 512 .. 64M, a multiple of 512\n"
+	"                   (of 4096 from 4096 up); K/M/G suffixes are powers of\n"
+	"                   1024 (default 262144 = 256K)\n"
+	"  --key-size N     key size in bytes, 1 .. 255 (default 20)\n"
+	"  --size BYTES     image size; creates the file when it does not exist\n"
+	"                   and extends a shorter one (sparse); K/M/G/T suffixes\n"
+	"                   (default: the whole device or file; required for a\n"
+	"                   new file)\n"
+	"  --no-tombstones  treat the empty value as an ordinary value, not as a\n"
+	"                   deletion (image readable by the original Wodan)\n"
+	"                   (default: tombstones on)\n"
+	"  -n, --dry-run    print the geometry that would be made; write nothing\n"
+	"  -F, --force      overwrite an existing wodan image (default: refuse)\n"
+	"  --json           print the summary as one JSON object\n"
+	"  -h, --help       show this help\n"
+	"\n"
+	"Exit codes: 0 formatted (or dry run done), 1 failed (device missing\n"
+	"or too small, existing image without -F, invalid geometry, I/O\n"
+	"error), 16 usage error.\n"
+	"\n"
+	"Example:\n"
+	"  wodanc mkfs img --size 64M --block-size 4K --key-size 32\n";
+
+enum { OPT_BS = 256, OPT_KS, OPT_SIZE, OPT_NO_TOMB, OPT_JSON };
+
+static const struct option mkfs_opts[] = {
+	{ "block-size", required_argument, NULL, OPT_BS },
+	{ "key-size", required_argument, NULL, OPT_KS },
+	{ "size", required_argument, NULL, OPT_SIZE },
+	{ "no-tombstones", no_argument, NULL, OPT_NO_TOMB },
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ "force", no_argument, NULL, 'F' },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* What mkfs made (or would make), for the summary. */
+struct mkfs_result {
+	const char *dev;
+	int dry_run, existing_image, have_info;
+	uint32_t bs, ks, max_value;
+	uint64_t blocks;
+	int tombstones;
+	struct wodan_info info;       /* valid when have_info */
+};
+
+/* Largest value a geometry accepts (FORMAT.md §3 "value limit up front"). */
+static uint32_t max_value_for(uint32_t bs, uint32_t ks)
+{
+	int64_t lim = (int64_t)(15ull * bs / 16) - 35 - (int64_t)ks;
+
+	if (lim < 0)
+		return 0;
+	return lim > 65535 ? 65535 : (uint32_t)lim;
+}
+
+/* Validate block/key size with the library on a small RAM device (so the
+ * dry run refuses what mkfs would refuse).  Returns 0 or a wodan error. */
+static int trial_geometry(uint32_t bs, uint32_t ks, int tombstones)
+{
+	struct wodan_backend *ram = NULL;
+	struct wodan_mkfs_params p;
+	int rc;
+
+	rc = wodan_backend_ram_create(4ull * bs, &ram);
+	if (rc < 0)
+		return rc == WODAN_E_NOMEM ? 0 : rc; /* cannot tell: skip */
+	memset(&p, 0, sizeof p);
+	p.block_size_bytes = bs;
+	p.key_size_bytes = ks;
+	p.tombstones = tombstones;
+	rc = wodan_mkfs(ram, &p, NULL);
+	wodan_backend_close(ram);
+	return rc;
+}
+
+/* Print the summary as text or JSON. */
+static void print_result(const struct mkfs_result *r, int json)
+{
+	char hs[32], fsid[37] = "";
+
+	cli_human_size(r->blocks * r->bs, hs, sizeof hs);
+	if (r->have_info)
+		cli_fsid_str(r->info.fsid, fsid);
+	if (json) {
+		struct cli_json j;
+		cj_begin(&j, stdout);
+		cj_str(&j, "device", r->dev);
+		cj_bool(&j, "dry_run", r->dry_run);
+		cj_u64(&j, "block_size_bytes", r->bs);
+		cj_u64(&j, "key_size_bytes", r->ks);
+		cj_u64(&j, "logical_size_blocks", r->blocks);
+		cj_u64(&j, "size_bytes", r->blocks * r->bs);
+		cj_u64(&j, "max_value_bytes", r->max_value);
+		cj_bool(&j, "tombstones", r->tombstones);
+		if (r->dry_run)
+			cj_bool(&j, "existing_image", r->existing_image);
+		if (r->have_info) {
+			cj_u64(&j, "incompat_flags", r->info.incompat_flags);
+			cj_str(&j, "fsid", fsid);
+			cj_u64(&j, "generation", r->info.generation);
+			cj_u64(&j, "root_block", r->info.root_block);
+			cj_u64(&j, "free_blocks", r->info.free_blocks);
+		}
+		cj_end(&j);
+		return;
+	}
+	if (r->dry_run)
+		printf("%s: dry run, nothing written; mkfs would make:\n",
+		       r->dev);
+	else
+		printf("%s: formatted as a wodan image\n", r->dev);
+	printf("  block size:      %u bytes\n", r->bs);
+	printf("  key size:        %u bytes\n", r->ks);
+	printf("  blocks:          %llu (%s)\n", (unsigned long long)r->blocks,
+	       hs);
+	printf("  max value size:  %u bytes\n", r->max_value);
+	printf("  tombstones:      %s\n", r->tombstones ? "yes" : "no");
+	if (r->dry_run && r->existing_image)
+		printf("  note: DEVICE holds a wodan image; -F is needed to "
+		       "overwrite it\n");
+	if (r->have_info) {
+		printf("  fsid:            %s\n", fsid);
+		printf("  generation:      %llu (root at block %llu)\n",
+		       (unsigned long long)r->info.generation,
+		       (unsigned long long)r->info.root_block);
+	}
+}
+
+/* Dry run: compute and validate the geometry without writing.  be may be
+ * NULL (the file does not exist yet; its size is size_bytes). */
+static int dry_run(struct mkfs_result *r, struct wodan_backend *be,
+		   uint64_t size_bytes, int json)
+{
+	uint64_t dev_bytes = size_bytes;
+	int rc;
+
+	if (be) {
+		uint64_t gen;
+		if (!dev_bytes)
+			dev_bytes = be->size_bytes;
+		if (be->io_size_bytes && r->bs % be->io_size_bytes) {
+			cli_error("mkfs", r->dev, 0, "block size %u is not a "
+				  "multiple of the device's I/O size %u",
+				  r->bs, be->io_size_bytes);
+			return CLI_EXIT_FAIL;
+		}
+		r->existing_image = cli_probe_image(be, &gen);
+	}
+	r->blocks = dev_bytes / r->bs;
+	if (r->blocks < 2) {
+		cli_error("mkfs", r->dev, 0, "device too small: %llu bytes "
+			  "hold fewer than 2 blocks of %u bytes",
+			  (unsigned long long)dev_bytes, r->bs);
+		return CLI_EXIT_FAIL;
+	}
+	rc = trial_geometry(r->bs, r->ks, r->tombstones);
+	if (rc < 0) {
+		cli_error("mkfs", r->dev, rc, "block size %u with key size %u "
+			  "is not a valid geometry", r->bs, r->ks);
+		return CLI_EXIT_FAIL;
+	}
+	r->max_value = max_value_for(r->bs, r->ks);
+	print_result(r, json);
+	return CLI_EXIT_OK;
+}
+
+/* Format: probe, refuse without -F, mkfs, mount once for the summary. */
+static int do_mkfs(struct mkfs_result *r, int missing, uint64_t size_bytes,
+		   int force, int json)
+{
+	struct wodan_backend *be = NULL;
+	struct wodan_mkfs_params p;
+	wodan_t *w = NULL;
+	const char *path = cli_device_path(r->dev);
+	int rc;
+
+	if (!missing) {
+		uint64_t gen;
+		if (cli_open_backend("mkfs", r->dev, WODAN_BACKEND_RDONLY, 0,
+				     &be) < 0)
+			return CLI_EXIT_FAIL;
+		if (cli_probe_image(be, &gen) && !force) {
+			wodan_backend_close(be);
+			if (gen)
+				cli_error("mkfs", r->dev, 0, "already holds a wodan "
+					  "image (generation %llu); use -F "
+					  "(--force) to overwrite it",
+					  (unsigned long long)gen);
+			else
+				cli_error("mkfs", r->dev, 0, "looks like a wodan "
+					  "image already; use -F (--force) to "
+					  "overwrite it");
+			return CLI_EXIT_FAIL;
+		}
+		wodan_backend_close(be);
+		be = NULL;
+	}
+	if (cli_open_backend("mkfs", r->dev,
+			     size_bytes ? WODAN_BACKEND_CREATE : 0, size_bytes,
+			     &be) < 0)
+		return CLI_EXIT_FAIL;
+	memset(&p, 0, sizeof p);
+	p.block_size_bytes = r->bs;
+	p.key_size_bytes = r->ks;
+	p.tombstones = r->tombstones;
+	p.logical_size_blocks = size_bytes / r->bs; /* 0: whole device */
+	rc = wodan_mkfs(be, &p, NULL);
+	if (rc < 0) {
+		cli_error("mkfs", r->dev, rc, "cannot format (block size %u, "
+			  "key size %u, %llu bytes)", r->bs, r->ks,
+			  (unsigned long long)be->size_bytes);
+		goto fail;
+	}
+	rc = wodan_open(be, NULL, &w);
+	if (rc < 0) {
+		cli_error("mkfs", r->dev, rc, "the new image does not mount");
+		goto fail;
+	}
+	wodan_get_info(w, &r->info);
+	r->have_info = 1;
+	rc = wodan_close(w);
+	if (rc < 0) {
+		cli_error("mkfs", r->dev, rc, "closing the new image failed");
+		goto fail;
+	}
+	wodan_backend_close(be);
+	r->blocks = r->info.logical_size_blocks;
+	r->max_value = r->info.max_value_bytes;
+	r->tombstones = r->info.tombstones;
+	print_result(r, json);
+	return CLI_EXIT_OK;
+fail:
+	wodan_backend_close(be);
+	if (missing && path)
+		unlink(path); /* do not leave a half-made new file behind */
+	return CLI_EXIT_FAIL;
+}
+
+/* wodanc mkfs DEVICE [OPTIONS] */
+int cmd_mkfs(int argc, char **argv)
+{
+	struct mkfs_result r;
+	struct wodan_backend *be = NULL;
+	uint64_t v, size_bytes = 0;
+	int c, json = 0, force = 0, dry = 0, missing, rc;
+
+	memset(&r, 0, sizeof r);
+	r.bs = WODAN_DEFAULT_BLOCK_SIZE;
+	r.ks = WODAN_DEFAULT_KEY_SIZE;
+	r.tombstones = 1;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":nFh", mkfs_opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_BS:
+			if (cli_parse_size(optarg, &v) < 0 ||
+			    cli_check_block_size(v) < 0)
+				return cli_usage("mkfs", "invalid --block-size "
+						 "'%s': need 512 .. 64M, a multiple "
+						 "of 512 (of 4096 from 4096 up)",
+						 optarg);
+			r.bs = (uint32_t)v;
+			break;
+		case OPT_KS:
+			if (cli_parse_u64(optarg, &v) < 0 || v < 1 || v > 255)
+				return cli_usage("mkfs", "invalid --key-size '%s': "
+						 "need 1 .. 255", optarg);
+			r.ks = (uint32_t)v;
+			break;
+		case OPT_SIZE:
+			if (cli_parse_size(optarg, &v) < 0 || v == 0)
+				return cli_usage("mkfs", "invalid --size '%s': need "
+						 "a positive number of bytes with "
+						 "an optional K/M/G/T suffix",
+						 optarg);
+			size_bytes = v;
+			break;
+		case OPT_NO_TOMB: r.tombstones = 0; break;
+		case 'n': dry = 1; break;
+		case 'F': force = 1; break;
+		case OPT_JSON: json = 1; break;
+		case 'h': fputs(mkfs_help, stdout); return CLI_EXIT_OK;
+		default: return cli_getopt_error("mkfs", c, argv);
+		}
+	}
+	if (optind >= argc)
+		return cli_usage("mkfs", "missing DEVICE");
+	if (optind + 1 < argc)
+		return cli_usage("mkfs", "unexpected argument '%s'",
+				 argv[optind + 1]);
+	r.dev = argv[optind];
+	r.dry_run = dry;
+	missing = cli_device_missing(r.dev);
+	if (missing && !size_bytes) {
+		cli_error("mkfs", r.dev, 0, "no such file; give --size BYTES "
+			  "to create it");
+		return CLI_EXIT_FAIL;
+	}
+	if (size_bytes && size_bytes / r.bs < 2) {
+		cli_error("mkfs", r.dev, 0, "--size %llu holds fewer than 2 "
+			  "blocks of %u bytes", (unsigned long long)size_bytes,
+			  r.bs);
+		return CLI_EXIT_FAIL;
+	}
+	if (!dry)
+		return do_mkfs(&r, missing, size_bytes, force, json);
+	if (!missing && cli_open_backend("mkfs", r.dev, WODAN_BACKEND_RDONLY,
+					 0, &be) < 0)
+		return CLI_EXIT_FAIL;
+	rc = dry_run(&r, be, size_bytes, json);
+	wodan_backend_close(be);
+	return rc;
+}

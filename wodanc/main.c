@@ -1,0 +1,140 @@
+/*
+ * main.c -- wodanc, the wodan multitool: global options and command
+ * dispatch.  Each command lives in cmd_*.c and parses its own options.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "cli.h"
+
+/* One command: name, entry point (NULL = not available yet), summary. */
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "mkfs", cmd_mkfs, "format a device or file as an empty wodan image" },
+	{ "restore", cmd_restore, "load a CBOR dump into an image" },
+	{ "dump", cmd_dump, "write the keys of an image as a CBOR dump" },
+	{ "check", cmd_check, "verify an image (fsck): every node, every rule" },
+	{ "trim", cmd_trim, "discard unused blocks (like fstrim)" },
+	{ "bench", NULL, "benchmarks (coming in a later release)" },
+	{ "fuzz", NULL, "fuzzing harness (coming in a later release)" },
+};
+
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+/* The global --help text on `f`. */
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f,
+		"Usage: wodanc [--version] [--help] COMMAND [ARGS]\n"
+		"\n"
+		"wodanc manages wodan images: copy-on-write B-epsilon trees of\n"
+		"fixed-size keys on a block device or a file (Wodan layout v1).\n"
+		"\n"
+		"Commands:\n");
+	for (i = 0; i < N_COMMANDS; i++)
+		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f,
+		"\n"
+		"DEVICE is a path to a file or block device, \"file:PATH\", or\n"
+		"\"ram:SIZE\" (a throw-away RAM device, for trying things out).\n"
+		"Run 'wodanc COMMAND --help' for the options of a command.\n"
+		"\n"
+		"Examples:\n"
+		"  wodanc mkfs img --size 64M --key-size 20\n"
+		"  wodanc restore img -i backup.cbor\n"
+		"  wodanc dump img -o backup.cbor\n"
+		"  wodanc check img --json\n"
+		"  wodanc trim -v img\n"
+		"\n"
+		"Exit codes: 0 success, 1 the operation failed, 16 usage error;\n"
+		"check follows fsck: 0 clean, 4 problems found, 8 operational\n"
+		"error, 16 usage error.\n");
+}
+
+/* Run a command that is not available yet. */
+static int not_yet(const char *name)
+{
+	fprintf(stderr,
+		"wodanc %s: coming in a later release (not available in "
+		"wodanc %s)\n", name, WODAN_VERSION_STRING);
+	return CLI_EXIT_USAGE;
+}
+
+/* Find a command by name, or NULL. */
+static const struct command *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_COMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+/* Entry point: global options, then COMMAND [ARGS]. */
+int main(int argc, char **argv)
+{
+	const struct command *c;
+	int i = 1;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return CLI_EXIT_OK;
+		}
+		if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V")) {
+			printf("wodanc %s (Wodan layout v1, dump format v1)\n",
+			       WODAN_VERSION_STRING);
+			return CLI_EXIT_OK;
+		}
+		if (!strcmp(argv[i], "--")) {
+			i++;
+			break;
+		}
+		fprintf(stderr, "wodanc: unrecognized option '%s'\n"
+			"Try 'wodanc --help' for more information.\n", argv[i]);
+		return CLI_EXIT_USAGE;
+	}
+	if (i >= argc) {
+		fprintf(stderr, "wodanc: missing COMMAND\n");
+		usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	/* "wodanc help [COMMAND]" is the same as "--help" */
+	if (!strcmp(argv[i], "help")) {
+		char help[] = "--help";
+		char *sub[3];
+		if (i + 1 >= argc) {
+			usage(stdout);
+			return CLI_EXIT_OK;
+		}
+		c = find_command(argv[i + 1]);
+		if (!c) {
+			fprintf(stderr, "wodanc: unknown command '%s'\n",
+				argv[i + 1]);
+			return CLI_EXIT_USAGE;
+		}
+		if (!c->fn)
+			return not_yet(c->name);
+		sub[0] = argv[i + 1];
+		sub[1] = help;
+		sub[2] = NULL;
+		return c->fn(2, sub);
+	}
+	c = find_command(argv[i]);
+	if (!c) {
+		fprintf(stderr, "wodanc: unknown command '%s'\n"
+			"Try 'wodanc --help' for the list of commands.\n",
+			argv[i]);
+		return CLI_EXIT_USAGE;
+	}
+	if (!c->fn)
+		return not_yet(c->name);
+	return c->fn(argc - i, argv + i);
+}
