@@ -31,6 +31,9 @@ extern "C" {
 
 #define WODAN_VERSION_STRING "0.1.0"
 
+/* Version of the library actually linked, e.g. "0.1.0" (static string). */
+const char *wodan_version(void);
+
 /* ------------------------------------------------------------------ errors */
 
 /* Error codes (FORMAT.md §4).  All are negative. */

@@ -8,6 +8,11 @@ static _Thread_local struct wodan_error_detail last = {
 	0, UINT64_MAX, UINT64_MAX, UINT64_MAX, ""
 };
 
+const char *wodan_version(void)
+{
+	return WODAN_VERSION_STRING;
+}
+
 const char *wodan_strerror(int err)
 {
 	switch (err) {

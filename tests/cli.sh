@@ -159,6 +159,7 @@ for c in mkfs restore dump check trim bench fuzz; do
 	grep -q "^  $c " "$T/out" || bad "--help lists $c"
 done
 expect_rc 0 "wodanc --version" "$WODANC" --version
+expect_rc 0 "wodanc help mkfs" "$WODANC" help mkfs
 for c in mkfs restore dump check trim; do
 	run "$WODANC" $c --help
 	if [ "$rc" -eq 0 ] && grep -q "^Usage: wodanc $c" "$T/out" &&
@@ -292,6 +293,8 @@ ROOT=$(json_int "$T/check.json" root_block)
 check_that "check --json reports root_block" [ -n "$ROOT" ]
 expect_rc 0 "check -q on a clean image" "$WODANC" check -q "$IMG"
 check_that "check -q prints nothing when clean" [ ! -s "$T/out" ]
+expect_rc 0 "check --rollback on a clean image" \
+	"$WODANC" check --rollback "$IMG"
 expect_rc 8 "check a missing device -> 8" "$WODANC" check "$T/missing.img"
 
 # -------------------------------------------------------- bad dumps

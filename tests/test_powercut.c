@@ -42,6 +42,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <errno.h>
+#include <sys/types.h>
 #include <cmocka.h>
 #include "testutil.h"
 
@@ -49,6 +50,21 @@
 #define KS 8u
 
 static uint64_t seed;
+
+/* wodan_mkfs draws first_block_written and the fsid from getrandom(2).  To
+ * make a run replayable from WODAN_SEED alone, this program interposes
+ * getrandom with a generator seeded per run (nothing else in the test
+ * process needs real randomness). */
+static uint64_t mkfs_rng;
+
+ssize_t getrandom(void *buf, size_t len, unsigned flags)
+{
+	(void)flags;
+	uint8_t *p = buf;
+	for (size_t i = 0; i < len; i++)
+		p[i] = (uint8_t)tu_splitmix(&mkfs_rng);
+	return (ssize_t)len;
+}
 
 /* ------------------------------------------------------ recording device */
 
@@ -250,7 +266,7 @@ struct cmpctx {
 	const struct ent *s;
 	uint32_t idx;
 	int bad;
-	char why[160];
+	char why[400];
 	uint8_t vbuf[65536];
 };
 
@@ -392,8 +408,12 @@ static void workload(struct run *R, struct memdev *d, uint32_t min_flushes,
 	uint64_t budget = R->lsize * BS / 7;
 	uint8_t *val = malloc(65536);
 	d->recording = 1;
+	/* go on until the allocator went round the device at least once
+	 * (more blocks written than the device has, and a root placed
+	 * before its predecessor) and the tree reached depth 2 */
 	while (R->nfl - 1 < max_flushes &&
-	       (R->nfl - 1 < min_flushes || R->wraps < 1 || R->max_depth < 2)) {
+	       (R->nfl - 1 < min_flushes || R->wraps < 1 ||
+		d->nw < R->lsize + R->lsize / 4 || R->max_depth < 2)) {
 		uint32_t nops = tu_below(&R->rng, 4) == 0
 					? 1 + (uint32_t)tu_below(&R->rng, 3)
 					: 5 + (uint32_t)tu_below(&R->rng, 60);
@@ -449,7 +469,7 @@ static void workload(struct run *R, struct memdev *d, uint32_t min_flushes,
 	}
 	d->recording = 0;
 	/* sanity: the handle itself holds the last flushed state */
-	char why[200];
+	char why[400];
 	if (state_equal(w, R, R->fl[R->nfl - 1].snap, why, sizeof why))
 		fail_msg("live handle differs from its model: %s (seed %llu)",
 			 why, (unsigned long long)seed);
@@ -486,7 +506,7 @@ static void failure(struct stats *S, size_t P, int v, const char *fmt, ...)
 	S->failures++;
 	if (S->failures > 25)
 		return;
-	char msg[400];
+	char msg[1200];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
@@ -506,7 +526,7 @@ static void verify(struct run *R, struct stats *S, uint8_t *img,
 	S->tested[v]++;
 	size_t exp = new_root_in ? k + 1 : k;
 	const struct flushrec *f = &R->fl[exp];
-	char why[200];
+	char why[400];
 
 	wodan_t *w = NULL;
 	struct wodan_open_opts o = { .cache_bytes = BS * 8 };
@@ -680,9 +700,13 @@ static void replay(struct run *R, struct memdev *d, uint64_t max_cuts)
 	for (size_t P = 0; P <= W; P++) {
 		if (P > 0)
 			apply(cur, &d->w[P - 1], UINT32_MAX);
-		uint32_t e = P < W ? d->w[P].epoch : d->nbar;
-		/* writes before the cut issued before barrier number e are
-		 * durable: [0, first) with first the first write of epoch e */
+		/* the cut falls right after write P-1 was issued, before any
+		 * barrier that followed it: writes of epochs < e are durable,
+		 * those of epoch e may be lost.  (Barriers after write P-1
+		 * change nothing on the device; the strict expectations
+		 * below depend only on which writes landed.) */
+		uint32_t e = P > 0 ? d->w[P - 1].epoch : 0;
+		/* durable: [0, first) with first the first write of epoch e */
 		size_t first = P;
 		while (first > 0 && d->w[first - 1].epoch == e)
 			first--;
@@ -753,6 +777,7 @@ static void one_run(uint64_t run_seed, uint64_t max_cuts)
 	R.lsize = 64 + tu_below(&R.rng, 449); /* 64..512 */
 	uint32_t nkeys = 150 + (uint32_t)tu_below(&R.rng, R.lsize * 2);
 	keys_init(&R, nkeys);
+	mkfs_rng = tu_splitmix(&R.rng);
 	uint64_t size = R.lsize * BS;
 	uint8_t *mem = calloc(1, size);
 	struct memdev d;

@@ -156,6 +156,11 @@ static void print_text(const char *dev, const struct wodan_check_report *r,
 	cli_human_size(r->logical_size_blocks * r->block_size_bytes, hs,
 		       sizeof hs);
 	printf("device:             %s\n", dev);
+	if (!r->block_size_bytes) {
+		/* the superblock could not be used: no geometry to show */
+		printf("superblock:         unusable (see problems)\n");
+		goto tree;
+	}
 	printf("block size:         %u bytes\n", r->block_size_bytes);
 	printf("key size:           %u bytes\n", r->key_size_bytes);
 	printf("blocks:             %llu (%s)\n",
@@ -163,6 +168,7 @@ static void print_text(const char *dev, const struct wodan_check_report *r,
 	printf("incompat flags:     0x%x (%s)\n", r->incompat_flags, flags);
 	printf("tombstones:         %s\n", r->tombstones ? "yes" : "no");
 	printf("fsid:               %s\n", fsid);
+tree:
 	if (r->opened) {
 		printf("generation:         %llu\n",
 		       (unsigned long long)r->generation);

@@ -200,9 +200,12 @@ int cmd_dump(int argc, char **argv)
 		goto out;
 	}
 	if (out_path) {
-		char hs[32];
-		cli_human_size(out.bytes, hs, sizeof hs);
-		printf("%s: dumped %llu records (%llu bytes, %s) of generation "
+		char hs[40] = "";
+		if (out.bytes >= 1024) {
+			strcpy(hs, ", ");
+			cli_human_size(out.bytes, hs + 2, sizeof hs - 2);
+		}
+		printf("%s: dumped %llu records (%llu bytes%s) of generation "
 		       "%llu to %s\n", dev, (unsigned long long)records,
 		       (unsigned long long)out.bytes, hs,
 		       (unsigned long long)info.generation, out_path);

@@ -122,7 +122,7 @@ static int format_for_dump(const struct restore_args *a,
 static void print_summary(const struct restore_args *a, uint64_t records,
 			  uint64_t bytes, double secs, uint64_t gen)
 {
-	char hs[32];
+	char hs[40] = "";
 
 	if (a->json) {
 		struct cli_json j;
@@ -135,8 +135,11 @@ static void print_summary(const struct restore_args *a, uint64_t records,
 		cj_end(&j);
 		return;
 	}
-	cli_human_size(bytes, hs, sizeof hs);
-	printf("%s: restored %llu records (%llu bytes of dump, %s) in %.2f s, "
+	if (bytes >= 1024) {
+		strcpy(hs, ", ");
+		cli_human_size(bytes, hs + 2, sizeof hs - 2);
+	}
+	printf("%s: restored %llu records (%llu bytes of dump%s) in %.2f s, "
 	       "generation %llu\n", a->dev, (unsigned long long)records,
 	       (unsigned long long)bytes, hs, secs, (unsigned long long)gen);
 }

@@ -89,8 +89,9 @@ int main(int argc, char **argv)
 			return CLI_EXIT_OK;
 		}
 		if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V")) {
-			printf("wodanc %s (Wodan layout v1, dump format v1)\n",
-			       WODAN_VERSION_STRING);
+			printf("wodanc %s (libwodan %s; Wodan layout v1, dump "
+			       "format v1)\n", WODAN_VERSION_STRING,
+			       wodan_version());
 			return CLI_EXIT_OK;
 		}
 		if (!strcmp(argv[i], "--")) {
