@@ -35,7 +35,7 @@ int wodan_check(struct wodan_backend *be, unsigned flags,
 {
 	wd_err_clear();
 	memset(rep, 0, sizeof *rep);
-	struct wd_geom g;
+	struct wd_geom g = { 0 };
 	unsigned oflags = WODAN_OPEN_READONLY |
 			  (flags & WODAN_OPEN_RELAX_MAGIC_CRC);
 	int r = wd_read_superblock(be, oflags, &g);

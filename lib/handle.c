@@ -7,8 +7,46 @@
 #include "iterate.h"
 #include "mount.h"
 #include "tree.h"
+#include "blockio.h"
 
 #define DEFAULT_BUDGET (64ull << 20)
+
+/*
+ * After a rollback to root candidate `chosen`, the damaged newer roots are
+ * still root candidates with higher generations; left alone they would win
+ * the next root search (and break its monotone run).  Generations continue
+ * above every generation seen, and on a writable handle the newer candidate
+ * blocks (free in the rebuilt map) are overwritten with zeros, then a
+ * barrier: the next mount finds the rolled-back tree (FORMAT.md §3 roll
+ * back).
+ */
+static int forget_newer_roots(struct wodan *w, const uint64_t *Ls,
+			      const uint64_t *gens, int n, int chosen,
+			      uint64_t newest)
+{
+	uint64_t top = newest;
+	for (int i = 0; i < n; i++)
+		if (gens[i] > top)
+			top = gens[i];
+	if (top >= w->next_gen)
+		w->next_gen = top + 1;
+	if (w->flags & WODAN_OPEN_READONLY)
+		return 0;
+	uint64_t keep = chosen >= 0 ? gens[chosen] : 0;
+	memset(w->blk, 0, w->g.bs);
+	int wrote = 0;
+	for (int i = 0; i < n; i++) {
+		if (gens[i] <= keep || wd_sm_used(&w->sm, Ls[i]))
+			continue;
+		int r = wd_write_block(w, Ls[i], w->blk);
+		if (r)
+			return r;
+		wrote = 1;
+	}
+	/* wd_list_roots keeps the newest candidates, so the damaged root
+	 * the search found is among them */
+	return wrote ? wd_barrier(w) : 0;
+}
 
 int wodan_open(struct wodan_backend *be, const struct wodan_open_opts *opts,
 	       wodan_t **out)
@@ -48,15 +86,18 @@ int wodan_open(struct wodan_backend *be, const struct wodan_open_opts *opts,
 		/* newest root damaged: try older roots, newest first */
 		uint64_t Ls[16], gens[16];
 		int n = wd_list_roots(w, Ls, gens, 16);
-		for (int i = 0; i < n; i++) {
-			if (r == 0)
-				break;
+		int chosen = -1;
+		for (int i = 0; i < n && r; i++) {
 			if (gen && gens[i] >= gen)
 				continue;
 			r = wd_mount_root(w, Ls[i],
 					  (o.flags & WODAN_OPEN_FAST_SCAN) != 0,
 					  NULL);
+			if (r == 0)
+				chosen = i;
 		}
+		if (r == 0)
+			r = forget_newer_roots(w, Ls, gens, n, chosen, gen);
 	}
 	if (r) {
 		wd_handle_free(w);

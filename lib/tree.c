@@ -112,15 +112,36 @@ static int key_pred(uint8_t *out, const uint8_t *key, uint32_t ks)
 }
 
 /* Split child i of p (p has link room): the lower part becomes a new node
- * to the left of c.  The split point is a byte median (FORMAT.md §3). */
-static int split_child(struct wodan *w, struct wd_node *p, uint32_t i)
+ * to the left of c.  The split point is a byte median (FORMAT.md §3), except
+ * for a leaf whose incoming bucket (p's items [a, b)) lies wholly above or
+ * below the leaf's keys: then the leaf splits at that edge, so sequential
+ * loads fill leaves completely instead of half (as SQLite's balance_quick
+ * does for appends). */
+static int split_child(struct wodan *w, struct wd_node *p, uint32_t i,
+		       uint32_t a, uint32_t b)
 {
 	uint32_t ks = w->g.ks;
 	struct wd_node *c = p->lchild[i];
 	uint8_t pivot[256];
 	uint32_t mi = 0, ml = 0; /* items and links going left */
+	int edge = 0;
 
-	if (c->nlinks == 0) {
+	if (c->nlinks == 0 && c->nitems && a < b) {
+		const uint8_t *kmin = p->items[a]->data;
+		const uint8_t *kmax = p->items[b - 1]->data;
+		if (memcmp(kmin, c->items[c->nitems - 1]->data, ks) > 0) {
+			mi = c->nitems; /* append: c keeps nothing */
+			memcpy(pivot, c->items[mi - 1]->data, ks);
+			edge = 1;
+		} else if (memcmp(kmax, c->items[0]->data, ks) < 0) {
+			mi = 0; /* prepend: the new left node starts empty */
+			memcpy(pivot, kmax, ks);
+			edge = 1;
+		}
+	}
+	if (edge) {
+		/* pivot chosen */
+	} else if (c->nlinks == 0) {
 		uint64_t half = c->log_bytes / 2, cum = 0;
 		while (mi < c->nitems && cum < half)
 			cum += wd_item_size(c->items[mi++], ks);
@@ -302,7 +323,7 @@ static int spill_one(struct wodan *w, struct wd_node *n)
 		if (r == SPLIT_ME) {
 			if (wd_node_link_room(n, &w->g, w->max_fanout) < 1)
 				return SPLIT_ME;
-			r = split_child(w, n, best);
+			r = split_child(w, n, best, a, b);
 			return r < 0 ? r : AGAIN;
 		}
 	}
