@@ -164,6 +164,10 @@ struct wodan_mkfs_params {
 	int tombstones;              /* non-zero: set incompat bit 0x8 */
 	uint32_t preroots_interval_blocks; /* 0 = default 32; UINT32_MAX = none */
 	int magic_crc_write;         /* fuzzing only: nodes get ff ff ff ff */
+	int discard;                 /* non-zero: discard the whole device
+				      * (blocks 1..logical size) before
+				      * writing, like mke2fs; a backend
+				      * without discard is not an error */
 };
 
 /*
@@ -373,6 +377,14 @@ void wodan_check_report_free(struct wodan_check_report *rep);
  * Errors: WODAN_E_READONLY, _NOT_SUPPORTED (backend has no discard),
  * _IO_DISCARD, flush errors. */
 int wodan_fstrim(wodan_t *w, uint64_t *discarded_blocks);
+
+/* Live trim: discard the blocks freed by flushes since open (old versions of
+ * rewritten nodes, old roots) that have not been reused since, then forget
+ * them (a second call discards nothing new; fixes ORIGINAL L12).  Only
+ * blocks whose freeing flush is durable are discarded.  Adjacent blocks are
+ * discarded as one range.  *discarded_blocks (may be NULL) gets the count.
+ * Errors: WODAN_E_READONLY, _NOT_SUPPORTED, _IO_DISCARD. */
+int wodan_live_trim(wodan_t *w, uint64_t *discarded_blocks);
 
 #ifdef __cplusplus
 }

@@ -33,3 +33,11 @@ int wodan_fstrim(wodan_t *w, uint64_t *discarded_blocks)
 		*discarded_blocks = total;
 	return 0;
 }
+
+int wodan_live_trim(wodan_t *w, uint64_t *discarded_blocks)
+{
+	(void)w;
+	if (discarded_blocks)
+		*discarded_blocks = 0;
+	return wd_err(WODAN_E_NOT_SUPPORTED, "live trim is not implemented yet");
+}

@@ -204,6 +204,7 @@ struct run {
 	size_t nfl, flcap;
 	uint32_t max_depth;
 	uint32_t wraps;
+	int tight;
 	uint64_t ops, inserts, deletes, oos, needs_flush;
 	uint8_t *base;         /* image after mkfs */
 };
@@ -405,7 +406,7 @@ static void workload(struct run *R, struct memdev *d, uint32_t min_flushes,
 	wodan_get_info(w, &info);
 	uint32_t maxv = info.max_value_bytes;
 	/* live data budget: a fraction of the device */
-	uint64_t budget = R->lsize * BS / 7;
+	uint64_t budget = R->tight ? R->lsize * BS / 2 : R->lsize * BS / 7;
 	uint8_t *val = malloc(65536);
 	d->recording = 1;
 	/* go on until the allocator went round the device at least once
@@ -413,7 +414,8 @@ static void workload(struct run *R, struct memdev *d, uint32_t min_flushes,
 	 * before its predecessor) and the tree reached depth 2 */
 	while (R->nfl - 1 < max_flushes &&
 	       (R->nfl - 1 < min_flushes || R->wraps < 1 ||
-		d->nw < R->lsize + R->lsize / 4 || R->max_depth < 2)) {
+		d->nw < R->lsize + R->lsize / 4 || R->max_depth < 2 ||
+		(R->tight && R->oos + R->needs_flush < 4))) {
 		uint32_t nops = tu_below(&R->rng, 4) == 0
 					? 1 + (uint32_t)tu_below(&R->rng, 3)
 					: 5 + (uint32_t)tu_below(&R->rng, 60);
@@ -423,8 +425,10 @@ static void workload(struct run *R, struct memdev *d, uint32_t min_flushes,
 			for (uint32_t i = 0; i < R->nk; i++)
 				if (R->cur[i].ver)
 					live_bytes += KS + 2 + R->cur[i].len;
-			int del = tu_below(&R->rng, 100) <
-				  (live_bytes > budget ? 70u : 20u);
+			unsigned pdel = live_bytes > budget ? 70u : 20u;
+			if (R->tight)
+				pdel = R->oos ? 45u : 10u;
+			int del = tu_below(&R->rng, 100) < pdel;
 			R->ops++;
 			for (int t = 0;; t++) {
 				uint32_t len = 0, ver = 0;
@@ -498,6 +502,7 @@ static const char *const vname[V_N] = { "prefix", "torn", "subset" };
 struct stats {
 	uint64_t tested[V_N];
 	uint64_t found_old[V_N], found_new[V_N];
+	uint64_t oos_after;  /* further insert refused: device full */
 	uint64_t failures;
 };
 
@@ -517,9 +522,11 @@ static void failure(struct stats *S, size_t P, int v, const char *fmt, ...)
 }
 
 /* Mount the image in img (size bytes) and run every assertion; img is
- * modified by the final insert+flush. */
+ * modified by the final insert+flush.  full: also check the image after
+ * that insert (costly; done for a sample of the cut points). */
 static void verify(struct run *R, struct stats *S, uint8_t *img,
-		   uint64_t size, size_t P, int v, size_t k, int new_root_in)
+		   uint64_t size, size_t P, int v, size_t k, int new_root_in,
+		   int full)
 {
 	struct memdev d;
 	md_init(&d, img, size);
@@ -529,7 +536,7 @@ static void verify(struct run *R, struct stats *S, uint8_t *img,
 	char why[400];
 
 	wodan_t *w = NULL;
-	struct wodan_open_opts o = { .cache_bytes = BS * 8 };
+	struct wodan_open_opts o = { 0 }; /* default cache: one read per node */
 	int r = wodan_open(&d.be, &o, &w);
 	if (r) {
 		failure(S, P, v, "mount failed: %s: %s (durable flush %zu, "
@@ -614,8 +621,16 @@ static void verify(struct run *R, struct stats *S, uint8_t *img,
 		return;
 	}
 	r = wodan_insert(w, R->keys + (size_t)ki * KS, KS, val, len);
-	if (!r)
+	int full_dev = 0;
+	if (r == WODAN_E_OUT_OF_SPACE && R->tight) {
+		/* the nearly full runs may leave no room for one more key: then
+		 * nothing may change */
+		full_dev = 1;
+		S->oos_after++;
+		r = 0;
+	} else if (!r) {
 		r = wodan_flush(w, NULL);
+	}
 	int rc = wodan_close(w);
 	if (r || rc) {
 		failure(S, P, v, "insert/flush/close after mount: %s / %s: %s",
@@ -630,19 +645,25 @@ static void verify(struct run *R, struct stats *S, uint8_t *img,
 		return;
 	}
 	struct ent *s = snap_dup(f->snap, R->nk);
-	s[ki].ver = ver;
-	s[ki].len = (uint16_t)len;
+	if (!full_dev) {
+		s[ki].ver = ver;
+		s[ki].len = (uint16_t)len;
+	}
 	size_t vl = 0;
 	static uint8_t got[512];
 	int lr = wodan_lookup(w, R->keys + (size_t)ki * KS, KS, got, sizeof got,
 			      &vl);
-	if (lr != 1 || vl != len || memcmp(got, val, len))
+	if (full_dev)
+		; /* the full comparison below covers the failed insert */
+	else if (lr != 1 || vl != len || memcmp(got, val, len))
 		failure(S, P, v, "inserted key not found after reopen (lookup "
 			"%d, len %zu vs %u)", lr, vl, len);
 	else if (state_equal(w, R, s, why, sizeof why))
 		failure(S, P, v, "after insert+flush+reopen: %s", why);
 	wodan_abandon(w);
 	free(s);
+	if (!full)
+		return;
 	r = wodan_check(&d.be, 0, &rep, NULL, NULL);
 	if (r != 0)
 		failure(S, P, v, "check after insert+flush returned %d: %s", r,
@@ -665,7 +686,7 @@ static size_t durable_flush(const struct run *R, uint32_t e)
 	return k;
 }
 
-static void replay(struct run *R, struct memdev *d, uint64_t max_cuts)
+static uint64_t replay(struct run *R, struct memdev *d, uint64_t max_cuts)
 {
 	size_t W = d->nw;
 	uint64_t size = d->be.size_bytes;
@@ -676,12 +697,12 @@ static void replay(struct run *R, struct memdev *d, uint64_t max_cuts)
 	/* choose cut points: all, or all those inside the last flushes plus a
 	 * random sample of the rest */
 	uint8_t *want = calloc(W + 1, 1);
+	size_t tail_from = R->nfl > 6 ? R->fl[R->nfl - 7].w_end : 0;
 	uint64_t chosen = 0;
 	if (W + 1 <= max_cuts) {
 		memset(want, 1, W + 1);
 		chosen = W + 1;
 	} else {
-		size_t tail_from = R->nfl > 6 ? R->fl[R->nfl - 7].w_end : 0;
 		for (size_t P = tail_from; P <= W; P++, chosen++)
 			want[P] = 1;
 		want[0] = 1;
@@ -715,19 +736,20 @@ static void replay(struct run *R, struct memdev *d, uint64_t max_cuts)
 		if (!want[P])
 			continue;
 		size_t k = durable_flush(R, e);
+		int full = P % 4 == 0 || P >= tail_from;
 		size_t root_idx = k + 1 < R->nfl ? R->fl[k + 1].w_end - 1
 						 : (size_t)-1;
 		/* 1. plain prefix */
 		memcpy(scratch, cur, size);
 		verify(R, &S, scratch, size, P, V_PREFIX, k,
-		       root_idx != (size_t)-1 && root_idx < P);
+		       root_idx != (size_t)-1 && root_idx < P, full);
 		/* 2. torn write at the cut */
 		if (P < W) {
 			memcpy(scratch, cur, size);
 			uint32_t tl = tu_below(&rng, 2) ? 512 : d->w[P].len / 2;
 			apply(scratch, &d->w[P], tl);
 			verify(R, &S, scratch, size, P, V_TORN, k,
-			       root_idx != (size_t)-1 && root_idx < P);
+			       root_idx != (size_t)-1 && root_idx < P, full);
 		}
 		/* 3. a random subset of the unbarriered writes */
 		if (P - first >= 1) {
@@ -740,12 +762,13 @@ static void replay(struct run *R, struct memdev *d, uint64_t max_cuts)
 						root_in = 1;
 				}
 			}
-			verify(R, &S, scratch, size, P, V_SUBSET, k, root_in);
+			verify(R, &S, scratch, size, P, V_SUBSET, k, root_in, full);
 		}
 	}
 	printf("# replay: %zu writes, %llu cut points of %zu: prefix %llu "
 	       "(old %llu / new %llu), torn %llu (old %llu / new %llu), "
-	       "subset %llu (old %llu / new %llu); %llu failures\n",
+	       "subset %llu (old %llu / new %llu); %llu further inserts "
+	       "refused (out of space); %llu failures\n",
 	       W, (unsigned long long)chosen, W + 1,
 	       (unsigned long long)S.tested[V_PREFIX],
 	       (unsigned long long)S.found_old[V_PREFIX],
@@ -756,26 +779,29 @@ static void replay(struct run *R, struct memdev *d, uint64_t max_cuts)
 	       (unsigned long long)S.tested[V_SUBSET],
 	       (unsigned long long)S.found_old[V_SUBSET],
 	       (unsigned long long)S.found_new[V_SUBSET],
+	       (unsigned long long)S.oos_after,
 	       (unsigned long long)S.failures);
 	fflush(stdout);
 	free(want);
 	free(cur);
 	free(dur);
 	free(scratch);
-	if (S.failures)
-		fail_msg("%llu power-cut failures (seed %llu)",
-			 (unsigned long long)S.failures,
-			 (unsigned long long)seed);
+	return S.failures;
 }
 
-static void one_run(uint64_t run_seed, uint64_t max_cuts)
+static void one_run(uint64_t run_seed, uint64_t max_cuts, int tight)
 {
 	struct run R = { 0 };
 	R.rng = run_seed;
 	static const uint32_t fanouts[] = { 3, 4, 5, 8, 0 };
 	R.fanout = fanouts[tu_below(&R.rng, 5)];
-	R.lsize = 64 + tu_below(&R.rng, 449); /* 64..512 */
-	uint32_t nkeys = 150 + (uint32_t)tu_below(&R.rng, R.lsize * 2);
+	/* odd runs: a small, nearly full device (blocks are reused by the
+	 * very next flush; NEEDS_FLUSH and OUT_OF_SPACE happen) */
+	R.tight = tight;
+	R.lsize = tight ? 64 + tu_below(&R.rng, 65)    /* 64..128 */
+			: 64 + tu_below(&R.rng, 449);  /* 64..512 */
+	uint32_t nkeys = tight ? (uint32_t)R.lsize * 10
+			       : 150 + (uint32_t)tu_below(&R.rng, R.lsize * 2);
 	keys_init(&R, nkeys);
 	mkfs_rng = tu_splitmix(&R.rng);
 	uint64_t size = R.lsize * BS;
@@ -802,8 +828,9 @@ static void one_run(uint64_t run_seed, uint64_t max_cuts)
 		struct wodan_info info;
 		wodan_get_info(w, &info);
 		R.fl[0].root = info.root_block;
-		printf("# run: lsize %llu blocks, fanout %u, %u keys, first "
-		       "block %llu, preroots %s\n",
+		printf("# run: %s: lsize %llu blocks, fanout %u, %u keys, "
+		       "first block %llu, preroots %s\n",
+		       tight ? "nearly full" : "roomy",
 		       (unsigned long long)R.lsize, R.fanout, R.nk,
 		       (unsigned long long)info.first_block_written,
 		       p.preroots_interval_blocks ? "every 16" : "default");
@@ -812,7 +839,7 @@ static void one_run(uint64_t run_seed, uint64_t max_cuts)
 	workload(&R, &d, 30, 400);
 	assert_true(R.wraps >= 1);
 	assert_true(R.max_depth >= 2);
-	replay(&R, &d, max_cuts);
+	uint64_t failures = replay(&R, &d, max_cuts);
 	for (size_t i = 0; i < R.nfl; i++)
 		free(R.fl[i].snap);
 	free(R.fl);
@@ -821,6 +848,9 @@ static void one_run(uint64_t run_seed, uint64_t max_cuts)
 	free(R.cur);
 	md_free_log(&d);
 	free(mem);
+	if (failures)
+		fail_msg("%llu power-cut failures (seed %llu)",
+			 (unsigned long long)failures, (unsigned long long)seed);
 }
 
 static void test_powercut(void **state)
@@ -831,7 +861,7 @@ static void test_powercut(void **state)
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (uint64_t i = 0; i < runs; i++)
-		one_run(seed + i * 0x9e3779b97f4a7c15ull, max_cuts);
+		one_run(seed + i * 0x9e3779b97f4a7c15ull, max_cuts, (int)(i & 1));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	printf("# %llu runs in %.1f s\n", (unsigned long long)runs,
 	       (double)(t1.tv_sec - t0.tv_sec) +

@@ -1,0 +1,1 @@
+# backends/local.mk: automake fragment included from Makefile.am (use +=)

@@ -1,0 +1,1 @@
+# fuzz/local.mk: automake fragment included from Makefile.am (use +=)

@@ -1,0 +1,1 @@
+# tests/crash.mk: automake fragment included from Makefile.am (use +=)

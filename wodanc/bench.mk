@@ -1,0 +1,1 @@
+# wodanc/bench.mk: automake fragment included from Makefile.am (use +=)
