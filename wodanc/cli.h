@@ -32,6 +32,8 @@ int cmd_restore(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_trim(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_fuzz(int argc, char **argv);
 
 /* ------------------------------------------------------------ messages */
 

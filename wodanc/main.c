@@ -19,8 +19,8 @@ static const struct command commands[] = {
 	{ "dump", cmd_dump, "write the keys of an image as a CBOR dump" },
 	{ "check", cmd_check, "verify an image (fsck): every node, every rule" },
 	{ "trim", cmd_trim, "discard unused blocks (like fstrim)" },
-	{ "bench", NULL, "benchmarks (coming in a later release)" },
-	{ "fuzz", NULL, "fuzzing harness (coming in a later release)" },
+	{ "bench", cmd_bench, "measure throughput, latency and amplification" },
+	{ "fuzz", cmd_fuzz, "fuzzing entry points (image and operation loops)" },
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
