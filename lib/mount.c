@@ -205,8 +205,12 @@ static void count_node(struct wd_walk_report *wr, const struct wodan *w,
 				     (uint64_t)n->nlinks * w->g.cl);
 }
 
+/* Walk the subtree at L.  When keep is non-NULL (the root), the decoded node
+ * is handed to the caller instead of being freed (ORIGINAL L14: the root is
+ * read once at mount, not four times). */
 static int walk(struct wodan *w, uint64_t L, const struct wd_expect *ex,
-		int fast_scan, struct wd_walk_report *wr, int *problems)
+		int fast_scan, struct wd_walk_report *wr, int *problems,
+		struct wd_node **keep)
 {
 	if (wd_sm_used(&w->sm, L)) {
 		int r = wd_err_block(WODAN_E_CORRUPT, L,
@@ -244,13 +248,16 @@ static int walk(struct wodan *w, uint64_t L, const struct wd_expect *ex,
 			.hi = wd_link_key(n, w->g.ks, i),
 			.parent_gen = n->gen,
 		};
-		r = walk(w, n->laddr[i], &cx, fast_scan, wr, problems);
+		r = walk(w, n->laddr[i], &cx, fast_scan, wr, problems, NULL);
 		if (r) {
 			wd_node_free(n);
 			return r;
 		}
 	}
-	wd_node_free(n);
+	if (keep)
+		*keep = n;
+	else
+		wd_node_free(n);
 	return 0;
 }
 
@@ -263,18 +270,12 @@ int wd_mount_root(struct wodan *w, uint64_t L, int fast_scan,
 	wd_sm_destroy(&w->sm);
 	if (wd_sm_init(&w->sm, w->g.lsize))
 		return WODAN_E_NOMEM;
-	int r = walk(w, L, &ex, fast_scan, wr, &problems);
-	if (r)
-		return r;
-	if (problems)
-		return 1;
-	/* the walk freed the nodes it read; load the root for the cache */
-	r = wd_read_block(w, L, w->blk);
 	struct wd_node *root = NULL;
-	if (!r)
-		r = wd_node_decode(&w->g, w->blk, L, &ex, &root);
-	if (r)
-		return r;
+	int r = walk(w, L, &ex, fast_scan, wr, &problems, &root);
+	if (r || problems) {
+		wd_node_free(root);
+		return r ? r : 1;
+	}
 	wd_cache_free_all(w);
 	wd_cache_set_root(w, root);
 	w->root_addr = L;
