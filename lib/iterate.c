@@ -22,12 +22,13 @@ struct out_sink {
 	void *arg;
 };
 
-/* The merge of one node's log with what its children emit. */
+/* The merge of one bucket of a node's log with what the matching child
+ * emits. */
 struct node_sink {
 	struct sink base;
 	struct wodan *w;
-	struct wd_node *n;
-	uint32_t j;        /* next own log item not yet emitted */
+	struct wd_bucket *b; /* the bucket of the child being visited */
+	uint32_t j;          /* next item of b not yet emitted */
 	struct sink *up;
 };
 
@@ -44,16 +45,15 @@ static int out_emit(struct sink *s, const struct wd_item *it)
 	return 0;
 }
 
-/* Emit own items with key < key (or <= key when inclusive). */
-static int drain(struct node_sink *ns, const uint8_t *key, int inclusive)
+/* Emit own items with key < key (all remaining when key is NULL). */
+static int drain(struct node_sink *ns, const uint8_t *key)
 {
 	uint32_t ks = ns->w->g.ks;
-	struct wd_node *n = ns->n;
-	while (ns->j < n->nitems) {
-		int c = memcmp(n->items[ns->j]->data, key, ks);
-		if (c > 0 || (c == 0 && !inclusive))
+	struct wd_bucket *b = ns->b;
+	while (ns->j < b->n) {
+		if (key && memcmp(b->items[ns->j]->data, key, ks) >= 0)
 			break;
-		int r = ns->up->emit(ns->up, n->items[ns->j++]);
+		int r = ns->up->emit(ns->up, b->items[ns->j++]);
 		if (r)
 			return r;
 	}
@@ -64,49 +64,55 @@ static int node_emit(struct sink *s, const struct wd_item *it)
 {
 	struct node_sink *ns = (struct node_sink *)s;
 	uint32_t ks = ns->w->g.ks;
-	int r = drain(ns, it->data, 0);
+	int r = drain(ns, it->data);
 	if (r)
 		return r;
-	struct wd_node *n = ns->n;
-	if (ns->j < n->nitems && !memcmp(n->items[ns->j]->data, it->data, ks))
-		return ns->up->emit(ns->up, n->items[ns->j++]); /* newer */
+	struct wd_bucket *b = ns->b;
+	if (ns->j < b->n && !memcmp(b->items[ns->j]->data, it->data, ks))
+		return ns->up->emit(ns->up, b->items[ns->j++]); /* newer */
 	return ns->up->emit(ns->up, it);
+}
+
+/* Position ns at the first item of bucket b that is >= start. */
+static void seek(struct node_sink *ns, struct wd_bucket *b,
+		 const uint8_t *start)
+{
+	int found;
+	ns->b = b;
+	ns->j = start ? wd_bucket_find(b, ns->w->g.ks, start, &found) : 0;
 }
 
 static int iter_node(struct wodan *w, struct wd_node *n, const uint8_t *start,
 		     const uint8_t *end, struct sink *up)
 {
 	uint32_t ks = w->g.ks;
-	struct node_sink ns = { { node_emit }, w, n, 0, up };
-	if (start) {
-		int found;
-		ns.j = wd_log_find(n, ks, start, &found);
-	}
+	struct node_sink ns = { { node_emit }, w, NULL, 0, up };
 	int r = 0;
+	if (n->nlinks == 0) {
+		seek(&ns, &n->bk[0], start);
+		return drain(&ns, NULL);
+	}
 	n->pins++;
 	uint32_t first = start ? wd_link_route(n, ks, start) : 0;
 	uint32_t last = end ? wd_link_route(n, ks, end) : n->nlinks;
 	if (last >= n->nlinks)
-		last = n->nlinks ? n->nlinks - 1 : 0;
-	for (uint32_t i = first; n->nlinks && i <= last; i++) {
+		last = n->nlinks - 1;
+	for (uint32_t i = first; i <= last; i++) {
 		struct wd_node *c;
+		seek(&ns, &n->bk[i], start);
 		r = wd_cache_child(w, n, i, &c);
 		if (r)
 			break;
 		r = iter_node(w, c, start, end, &ns.base);
-		if (r)
-			break;
-		r = drain(&ns, wd_link_key(n, ks, i), 1);
+		if (!r)
+			r = drain(&ns, NULL);
 		if (r)
 			break;
 		wd_cache_trim(w);
 	}
-	if (!r)
-		r = drain(&ns, n->hi, 1);
 	n->pins--;
 	return r;
 }
-
 int wd_iterate(struct wodan *w, const uint8_t *start, const uint8_t *end,
 	       wodan_iter_fn fn, void *arg)
 {

@@ -1,4 +1,5 @@
-/* node.c -- in-memory node: sorted log and sorted links (see node.h). */
+/* node.c -- in-memory node: per-child sorted buckets of logged items and
+ * sorted links (see node.h). */
 #include <stdlib.h>
 #include <string.h>
 #include "error.h"
@@ -12,7 +13,8 @@ struct wd_node *wd_node_new(uint32_t ks, const uint8_t *lo, const uint8_t *hi,
 	if (!n)
 		return NULL;
 	n->lo = calloc(2, ks);
-	if (!n->lo) {
+	if (!n->lo || wd_link_reserve(n, ks, 1)) {
+		free(n->lo);
 		free(n);
 		return NULL;
 	}
@@ -32,9 +34,12 @@ void wd_node_free(struct wd_node *n)
 {
 	if (!n)
 		return;
-	for (uint32_t i = 0; i < n->nitems; i++)
-		free(n->items[i]);
-	free(n->items);
+	for (uint32_t b = 0; b < wd_node_nbuckets(n); b++) {
+		for (uint32_t i = 0; i < n->bk[b].n; i++)
+			free(n->bk[b].items[i]);
+		free(n->bk[b].items);
+	}
+	free(n->bk);
 	free(n->lkeys);
 	free(n->laddr);
 	free(n->lchild);
@@ -44,10 +49,10 @@ void wd_node_free(struct wd_node *n)
 
 uint64_t wd_node_mem(const struct wd_node *n, uint32_t ks)
 {
-	/* malloc overhead of an item is about 16 bytes */
-	return sizeof *n + 2ull * ks + n->log_bytes + 24ull * n->nitems +
-	       (uint64_t)n->items_cap * sizeof(void *) +
-	       (uint64_t)n->links_cap * (ks + 16);
+	/* malloc overhead of an item is about 16 bytes; pointer arrays grow by
+	 * doubling, so count 1.5 pointers per item */
+	return sizeof *n + 2ull * ks + n->log_bytes + 28ull * n->nitems +
+	       (uint64_t)n->links_cap * (ks + 16 + sizeof(struct wd_bucket));
 }
 
 int64_t wd_node_log_room(const struct wd_node *n, const struct wd_geom *g)
@@ -73,13 +78,22 @@ int wd_node_fits(const struct wd_node *n, const struct wd_geom *g,
 	return 1;
 }
 
-uint32_t wd_log_find(const struct wd_node *n, uint32_t ks, const uint8_t *key,
-		     int *found)
+uint32_t wd_node_bucket_of(const struct wd_node *n, uint32_t ks,
+			   const uint8_t *key)
 {
-	uint32_t lo = 0, hi = n->nitems;
+	if (!n->nlinks)
+		return 0;
+	uint32_t i = wd_link_route(n, ks, key);
+	return i < n->nlinks ? i : n->nlinks - 1;
+}
+
+uint32_t wd_bucket_find(const struct wd_bucket *b, uint32_t ks,
+			const uint8_t *key, int *found)
+{
+	uint32_t lo = 0, hi = b->n;
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		int c = wd_kcmp(n->items[mid]->data, key, ks);
+		int c = wd_kcmp(b->items[mid]->data, key, ks);
 		if (c == 0) {
 			*found = 1;
 			return mid;
@@ -91,6 +105,15 @@ uint32_t wd_log_find(const struct wd_node *n, uint32_t ks, const uint8_t *key,
 	}
 	*found = 0;
 	return lo;
+}
+
+struct wd_item *wd_log_get(const struct wd_node *n, uint32_t ks,
+			   const uint8_t *key)
+{
+	const struct wd_bucket *b = &n->bk[wd_node_bucket_of(n, ks, key)];
+	int found;
+	uint32_t i = wd_bucket_find(b, ks, key, &found);
+	return found ? b->items[i] : NULL;
 }
 
 struct wd_item *wd_item_new(uint32_t ks, const uint8_t *key,
@@ -106,69 +129,178 @@ struct wd_item *wd_item_new(uint32_t ks, const uint8_t *key,
 	return it;
 }
 
-int wd_log_reserve(struct wd_node *n, uint32_t cap)
+int wd_bucket_reserve(struct wd_bucket *b, uint32_t cap)
 {
-	if (cap <= n->items_cap)
+	if (cap <= b->cap)
 		return 0;
-	uint32_t nc = n->items_cap ? n->items_cap : 16;
+	uint32_t nc = b->cap ? b->cap : 8;
 	while (nc < cap)
 		nc *= 2;
-	struct wd_item **p = realloc(n->items, (size_t)nc * sizeof *p);
+	struct wd_item **p = realloc(b->items, (size_t)nc * sizeof *p);
 	if (!p)
 		return WODAN_E_NOMEM;
-	n->items = p;
-	n->items_cap = nc;
-	return 0;
-}
-
-int wd_log_insert_item(struct wd_node *n, uint32_t ks, uint32_t idx,
-		       struct wd_item *it)
-{
-	if (wd_log_reserve(n, n->nitems + 1))
-		return WODAN_E_NOMEM;
-	memmove(n->items + idx + 1, n->items + idx,
-		(size_t)(n->nitems - idx) * sizeof *n->items);
-	n->items[idx] = it;
-	n->nitems++;
-	n->log_bytes += wd_item_size(it, ks);
+	b->items = p;
+	b->cap = nc;
 	return 0;
 }
 
 int wd_log_put(struct wd_node *n, uint32_t ks, const uint8_t *key,
 	       const uint8_t *val, uint32_t len)
 {
+	struct wd_bucket *b = &n->bk[wd_node_bucket_of(n, ks, key)];
 	int found;
-	uint32_t idx = wd_log_find(n, ks, key, &found);
+	uint32_t idx = wd_bucket_find(b, ks, key, &found);
+	if (!found && wd_bucket_reserve(b, b->n + 1))
+		return WODAN_E_NOMEM;
 	struct wd_item *it = wd_item_new(ks, key, val, len);
 	if (!it)
 		return WODAN_E_NOMEM;
+	uint64_t sz = wd_item_size(it, ks);
 	if (found) {
-		n->log_bytes -= wd_item_size(n->items[idx], ks);
-		free(n->items[idx]);
-		n->items[idx] = it;
-		n->log_bytes += wd_item_size(it, ks);
+		uint64_t old = wd_item_size(b->items[idx], ks);
+		free(b->items[idx]);
+		b->items[idx] = it;
+		b->bytes += sz - old;
+		n->log_bytes += sz - old;
 		return 0;
 	}
-	if (wd_log_insert_item(n, ks, idx, it)) {
-		free(it);
-		return WODAN_E_NOMEM;
+	memmove(b->items + idx + 1, b->items + idx,
+		(size_t)(b->n - idx) * sizeof *b->items);
+	b->items[idx] = it;
+	b->n++;
+	b->bytes += sz;
+	n->nitems++;
+	n->log_bytes += sz;
+	return 0;
+}
+
+int wd_log_del(struct wd_node *n, uint32_t ks, const uint8_t *key)
+{
+	struct wd_bucket *b = &n->bk[wd_node_bucket_of(n, ks, key)];
+	int found;
+	uint32_t idx = wd_bucket_find(b, ks, key, &found);
+	if (!found)
+		return 0;
+	uint64_t sz = wd_item_size(b->items[idx], ks);
+	free(b->items[idx]);
+	memmove(b->items + idx, b->items + idx + 1,
+		(size_t)(b->n - idx - 1) * sizeof *b->items);
+	b->n--;
+	b->bytes -= sz;
+	n->nitems--;
+	n->log_bytes -= sz;
+	return 1;
+}
+
+struct wd_item *wd_node_item(const struct wd_node *n, uint32_t idx)
+{
+	for (uint32_t b = 0; b < wd_node_nbuckets(n); b++) {
+		if (idx < n->bk[b].n)
+			return n->bk[b].items[idx];
+		idx -= n->bk[b].n;
+	}
+	return NULL;
+}
+
+int wd_node_set_log(struct wd_node *n, uint32_t ks, struct wd_item **items,
+		    uint32_t count)
+{
+	uint32_t nb = wd_node_nbuckets(n);
+	/* sizes first, so a failure leaves n unchanged */
+	uint32_t j = 0;
+	for (uint32_t b = 0; b < nb; b++) {
+		uint32_t s = j;
+		if (n->nlinks && b + 1 < nb)
+			while (j < count &&
+			       wd_kcmp(items[j]->data, wd_link_key(n, ks, b), ks) <= 0)
+				j++;
+		else
+			j = count;
+		if (wd_bucket_reserve(&n->bk[b], n->bk[b].n + (j - s)))
+			return WODAN_E_NOMEM;
+	}
+	j = 0;
+	for (uint32_t b = 0; b < nb; b++) {
+		struct wd_bucket *bk = &n->bk[b];
+		while (j < count &&
+		       (!n->nlinks || b + 1 == nb ||
+			wd_kcmp(items[j]->data, wd_link_key(n, ks, b), ks) <= 0)) {
+			uint64_t sz = wd_item_size(items[j], ks);
+			bk->items[bk->n++] = items[j++];
+			bk->bytes += sz;
+			n->log_bytes += sz;
+			n->nitems++;
+		}
 	}
 	return 0;
 }
 
-struct wd_item *wd_log_take(struct wd_node *n, uint32_t ks, uint32_t idx)
+/* Merge src[0..cnt) (sorted) into bucket b; see wd_log_merge. */
+static int merge_bucket(struct wd_node *n, struct wd_bucket *b, uint32_t ks,
+			struct wd_item **src, uint32_t cnt, int drop_tombs)
 {
-	struct wd_item *it = n->items[idx];
-	memmove(n->items + idx, n->items + idx + 1,
-		(size_t)(n->nitems - idx - 1) * sizeof *n->items);
-	n->nitems--;
-	n->log_bytes -= wd_item_size(it, ks);
-	return it;
+	uint32_t alloc = b->n + cnt;
+	struct wd_item **out = malloc((size_t)(alloc ? alloc : 1) * sizeof *out);
+	if (!out)
+		return WODAN_E_NOMEM;
+	uint32_t i = 0, j = 0, o = 0;
+	uint64_t bytes = 0;
+	while (i < b->n || j < cnt) {
+		struct wd_item *pick;
+		if (j >= cnt) {
+			pick = b->items[i++];
+		} else if (i >= b->n) {
+			pick = src[j++];
+		} else {
+			int c = wd_kcmp(b->items[i]->data, src[j]->data, ks);
+			if (c < 0) {
+				pick = b->items[i++];
+			} else {
+				if (c == 0)
+					free(b->items[i++]); /* older value */
+				pick = src[j++];
+			}
+		}
+		if (drop_tombs && pick->len == 0) {
+			free(pick);
+			continue;
+		}
+		out[o++] = pick;
+		bytes += wd_item_size(pick, ks);
+	}
+	n->nitems = n->nitems - b->n + o;
+	n->log_bytes = n->log_bytes - b->bytes + bytes;
+	free(b->items);
+	b->items = out;
+	b->n = o;
+	b->cap = alloc ? alloc : 1;
+	b->bytes = bytes;
+	return 0;
 }
 
-void wd_log_remove(struct wd_node *n, uint32_t ks, uint32_t idx)
+int wd_log_merge(struct wd_node *n, uint32_t ks, struct wd_item **items,
+		 uint32_t count, int tombstones)
 {
-	free(wd_log_take(n, ks, idx));
+	int drop = tombstones && n->nlinks == 0;
+	uint32_t j = 0;
+	while (j < count) {
+		uint32_t b = wd_node_bucket_of(n, ks, items[j]->data);
+		uint32_t e = j + 1;
+		if (n->nlinks && b + 1 < n->nlinks)
+			while (e < count &&
+			       wd_kcmp(items[e]->data, wd_link_key(n, ks, b), ks) <= 0)
+				e++;
+		else
+			e = count;
+		/* a NOMEM half way leaves earlier buckets merged: acceptable
+		 * only because the caller then aborts the whole operation
+		 * with the tree still valid (every item is owned by n) */
+		int r = merge_bucket(n, &n->bk[b], ks, items + j, e - j, drop);
+		if (r)
+			return r;
+		j = e;
+	}
+	return 0;
 }
 
 uint32_t wd_link_route(const struct wd_node *n, uint32_t ks,
@@ -204,6 +336,11 @@ int wd_link_reserve(struct wd_node *n, uint32_t ks, uint32_t cap)
 	if (!c)
 		return WODAN_E_NOMEM;
 	n->lchild = c;
+	struct wd_bucket *b = realloc(n->bk, (size_t)nc * sizeof *b);
+	if (!b)
+		return WODAN_E_NOMEM;
+	memset(b + n->links_cap, 0, (size_t)(nc - n->links_cap) * sizeof *b);
+	n->bk = b;
 	n->links_cap = nc;
 	return 0;
 }
@@ -213,6 +350,31 @@ int wd_link_insert(struct wd_node *n, uint32_t ks, uint32_t idx,
 {
 	if (wd_link_reserve(n, ks, n->nlinks + 1))
 		return WODAN_E_NOMEM;
+	if (n->nlinks) {
+		/* split bucket idx (range it cuts) at key: items <= key move
+		 * to a new bucket at idx */
+		struct wd_bucket *old = &n->bk[idx < n->nlinks ? idx : n->nlinks - 1];
+		int found;
+		uint32_t m = wd_bucket_find(old, ks, key, &found);
+		if (found)
+			m++;
+		struct wd_bucket nb = { 0 };
+		if (m && wd_bucket_reserve(&nb, m))
+			return WODAN_E_NOMEM;
+		for (uint32_t j = 0; j < m; j++) {
+			nb.items[j] = old->items[j];
+			nb.bytes += wd_item_size(old->items[j], ks);
+		}
+		nb.n = m;
+		if (m)
+			memmove(old->items, old->items + m,
+				(size_t)(old->n - m) * sizeof *old->items);
+		old->n -= m;
+		old->bytes -= nb.bytes;
+		memmove(n->bk + idx + 1, n->bk + idx,
+			(size_t)(n->nlinks - idx) * sizeof *n->bk);
+		n->bk[idx] = nb;
+	}
 	uint32_t tail = n->nlinks - idx;
 	memmove(n->lkeys + (size_t)(idx + 1) * ks, n->lkeys + (size_t)idx * ks,
 		(size_t)tail * ks);

@@ -2,10 +2,11 @@
  * node.h -- the in-memory B-epsilon tree node (internal).
  *
  * A node is the decoded form of one block (ORIGINAL §1.5): a log of buffered
- * key/value items sorted by key, and (for inner nodes) child links sorted by
- * key.  Invariants kept by every function that mutates a node:
+ * key/value items sorted by key (kept in per-child buckets, N7), and (for
+ * inner nodes) child links sorted by key.  Invariants kept by every function that mutates a node:
  *
- *   N1  items[] is strictly ascending by key; every key lies in (lo, hi].
+ *   N1  each bucket is strictly ascending by key; every key lies in
+ *       (lo, hi].
  *   N2  lkeys[] is strictly ascending; the last link key equals hi; link i
  *       covers (lkeys[i-1], lkeys[i]] (link 0 starts at lo).
  *   N3  log_bytes == sum over items of (ks + 2 + len).
@@ -14,6 +15,10 @@
  *       lchild[i]->parent == this node and lchild[i]->hi == lkeys[i].
  *   N6  dirty implies parent dirty (the dirty nodes form a tree from the
  *       root); clean nodes sit in the cache's LRU list, dirty ones do not.
+ *   N7  the log is kept per child: bucket i holds exactly the logged items
+ *       with keys in link i's range (lkeys[i-1], lkeys[i]]; a node without
+ *       links has one bucket with all its items.  nitems and log_bytes are
+ *       the totals over the buckets.
  *
  * The serialised size is hdr + log_bytes for the log (hdr = 33 for the root,
  * 29 otherwise) and nlinks * (ks + 8) for the links.  A node "fits" when it
@@ -32,6 +37,16 @@ struct wd_item {
 	uint8_t data[];
 };
 
+/* The logged items routed to one child link (or all items of a leaf): a
+ * sorted array of item pointers.  Keeping the log split per child makes an
+ * insert move only its bucket's pointers, and a spill take a whole bucket
+ * without scanning the log (issue 4: "spilling groups items per child"). */
+struct wd_bucket {
+	struct wd_item **items;
+	uint32_t n, cap;
+	uint64_t bytes;           /* sum of item sizes (ks + 2 + len) */
+};
+
 struct wd_node {
 	struct wd_node *parent;   /* NULL for the root */
 	uint32_t rdepth;          /* height above the leaves */
@@ -42,14 +57,16 @@ struct wd_node {
 	uint8_t *lo;              /* exclusive lower bound, ks bytes */
 	uint8_t *hi;              /* inclusive upper bound = link key in parent */
 
-	struct wd_item **items;   /* sorted log */
-	uint32_t nitems, items_cap;
+	/* the log: bucket i holds the items routed to link i (N1, N7); a
+	 * node without links has exactly one bucket */
+	struct wd_bucket *bk;     /* max(nlinks, 1) buckets */
+	uint32_t nitems;          /* items over all buckets */
 	uint64_t log_bytes;       /* N3 */
 
 	uint8_t *lkeys;           /* nlinks * ks bytes */
 	uint64_t *laddr;          /* on-disk address, 0 while never written */
 	struct wd_node **lchild;  /* in-memory child or NULL */
-	uint32_t nlinks, links_cap;
+	uint32_t nlinks, links_cap; /* links_cap >= 1 also sizes bk[] */
 
 	uint64_t addr;            /* block of the last written version, 0 = new */
 	uint64_t gen;             /* generation of that version (bound for
@@ -60,8 +77,8 @@ struct wd_node {
 	uint64_t mem_bytes;       /* memory accounted to this node */
 };
 
-/* Allocate an empty node (no items, no links).  lo may be NULL (no lower
- * bound).  Returns NULL on allocation failure. */
+/* Allocate an empty node (no items, no links, one empty bucket).  lo may be
+ * NULL (no lower bound).  Returns NULL on allocation failure. */
 struct wd_node *wd_node_new(uint32_t ks, const uint8_t *lo, const uint8_t *hi,
 			    uint32_t rdepth, int is_root);
 /* Free a node and its items (not its children). */
@@ -85,22 +102,48 @@ int64_t wd_node_link_room(const struct wd_node *n, const struct wd_geom *g,
 int wd_node_fits(const struct wd_node *n, const struct wd_geom *g,
 		 uint32_t max_fanout);
 
-/* Binary search the log: index of key if found (*found=1), else the
- * insertion index (*found=0). */
-uint32_t wd_log_find(const struct wd_node *n, uint32_t ks, const uint8_t *key,
-		     int *found);
-/* Insert or replace key -> val (len <= 65535).  Returns 0 or
+static inline uint32_t wd_node_nbuckets(const struct wd_node *n)
+{
+	return n->nlinks ? n->nlinks : 1;
+}
+
+/* Bucket index for key: the first link >= key, 0 in a leaf.  Keys above hi
+ * are never stored (N1), so the result is < nbuckets for stored keys. */
+uint32_t wd_node_bucket_of(const struct wd_node *n, uint32_t ks,
+			   const uint8_t *key);
+/* Binary search a bucket: index of key (*found=1) or insertion index. */
+uint32_t wd_bucket_find(const struct wd_bucket *b, uint32_t ks,
+			const uint8_t *key, int *found);
+/* The item with key, or NULL. */
+struct wd_item *wd_log_get(const struct wd_node *n, uint32_t ks,
+			   const uint8_t *key);
+/* Insert or replace key -> val (len <= 65535) in its bucket.  Returns 0 or
  * WODAN_E_NOMEM (node unchanged). */
 int wd_log_put(struct wd_node *n, uint32_t ks, const uint8_t *key,
 	       const uint8_t *val, uint32_t len);
-/* Insert an already allocated item (ownership moves to n) at index idx
- * (must keep N1).  Returns 0 or WODAN_E_NOMEM (item not taken). */
-int wd_log_insert_item(struct wd_node *n, uint32_t ks, uint32_t idx,
-		       struct wd_item *it);
-/* Remove item idx; returns it (caller owns) and updates log_bytes. */
-struct wd_item *wd_log_take(struct wd_node *n, uint32_t ks, uint32_t idx);
-/* Remove and free item idx. */
-void wd_log_remove(struct wd_node *n, uint32_t ks, uint32_t idx);
+/* Remove key if present (1 removed, 0 absent). */
+int wd_log_del(struct wd_node *n, uint32_t ks, const uint8_t *key);
+/* Item number idx in key order over all buckets (O(buckets); tests and
+ * cold paths only). */
+struct wd_item *wd_node_item(const struct wd_node *n, uint32_t idx);
+
+/* Replace the whole log with `count` items sorted strictly ascending, all
+ * within (lo, hi] (ownership of the items moves to n; the array is
+ * borrowed).  Distributes them over the buckets.  0 or WODAN_E_NOMEM (then
+ * n is unchanged and the items still belong to the caller). */
+int wd_node_set_log(struct wd_node *n, uint32_t ks, struct wd_item **items,
+		    uint32_t count);
+
+/*
+ * Merge `count` sorted items (ownership moves to n) into n's log; an
+ * incoming item replaces an existing one with the same key.  When n is a
+ * leaf and tombstones is set, an incoming empty value deletes the key and
+ * is dropped (FORMAT.md §3, nothing older lies below a leaf).  One pass per
+ * target bucket (a merge, not one memmove per item).  0 or WODAN_E_NOMEM
+ * (then nothing moved and the items still belong to the caller).
+ */
+int wd_log_merge(struct wd_node *n, uint32_t ks, struct wd_item **items,
+		 uint32_t count, int tombstones);
 
 static inline const uint8_t *wd_item_key(const struct wd_item *it)
 {
@@ -127,12 +170,16 @@ static inline const uint8_t *wd_link_key(const struct wd_node *n, uint32_t ks,
 {
 	return n->lkeys + (size_t)i * ks;
 }
-/* Insert a link at index idx.  Returns 0 or WODAN_E_NOMEM. */
+/* Insert a link at index idx (key below the key of the link now at idx,
+ * above the one at idx-1).  The bucket of the range it cuts is split: its
+ * items <= key go to the new link's bucket.  The first link of a node
+ * without links takes over its single bucket.  0 or WODAN_E_NOMEM. */
 int wd_link_insert(struct wd_node *n, uint32_t ks, uint32_t idx,
 		   const uint8_t *key, uint64_t addr, struct wd_node *child);
-/* Make room for at least cap links / items (0 or WODAN_E_NOMEM). */
+/* Make room for at least cap links and buckets (0 or WODAN_E_NOMEM). */
 int wd_link_reserve(struct wd_node *n, uint32_t ks, uint32_t cap);
-int wd_log_reserve(struct wd_node *n, uint32_t cap);
+/* Make room for at least cap items in bucket b (0 or WODAN_E_NOMEM). */
+int wd_bucket_reserve(struct wd_bucket *b, uint32_t cap);
 
 /* Lower bound (exclusive) of link i's range, or NULL for -infinity. */
 static inline const uint8_t *wd_link_lo(const struct wd_node *n, uint32_t ks,

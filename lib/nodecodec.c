@@ -18,12 +18,15 @@ void wd_node_encode(const struct wd_geom *g, const struct wd_node *n,
 	if (n->is_root)
 		wd_put32(blk + 29, n->rdepth);
 	uint8_t *p = blk + hdr;
-	for (uint32_t i = 0; i < n->nitems; i++) {
-		const struct wd_item *it = n->items[i];
-		memcpy(p, it->data, ks);
-		wd_put16(p + ks, it->len);
-		memcpy(p + ks + 2, it->data + ks, it->len);
-		p += ks + 2 + it->len;
+	/* (mkfs encodes a stack node without buckets: nitems 0) */
+	for (uint32_t b = 0; n->nitems && b < wd_node_nbuckets(n); b++) {
+		for (uint32_t i = 0; i < n->bk[b].n; i++) {
+			const struct wd_item *it = n->bk[b].items[i];
+			memcpy(p, it->data, ks);
+			wd_put16(p + ks, it->len);
+			memcpy(p + ks + 2, it->data + ks, it->len);
+			p += ks + 2 + it->len;
+		}
 	}
 	for (uint32_t i = 0; i < n->nlinks; i++) {
 		uint8_t *s = blk + g->block_end - (size_t)(i + 1) * g->cl;
@@ -50,13 +53,6 @@ static int item_cmp(const void *a, const void *b, void *ksp)
 	const struct wd_item *x = *(const struct wd_item *const *)a;
 	const struct wd_item *y = *(const struct wd_item *const *)b;
 	return memcmp(x->data, y->data, *(const uint32_t *)ksp);
-}
-
-/* Sort the log of a node read from an image with unsorted logged items
- * (legal in the original's reader, FORMAT.md §2). */
-static void sort_items(struct wd_node *n, uint32_t ks)
-{
-	qsort_r(n->items, n->nitems, sizeof *n->items, item_cmp, &ks);
 }
 
 static int in_range(const uint8_t *k, const uint8_t *lo, const uint8_t *hi,
@@ -95,6 +91,8 @@ int wd_node_decode(const struct wd_geom *g, const uint8_t *blk, uint64_t L,
 	memset(ff, 0xff, sizeof ff);
 	const uint8_t *hi = ex->hi ? ex->hi : ff;
 
+	struct wd_item **flat = NULL;
+	uint32_t nflat = 0;
 	struct wd_node *n = wd_node_new(ks, ex->lo, hi, rdepth, ex->is_root);
 	if (!n)
 		return WODAN_E_NOMEM;
@@ -111,7 +109,8 @@ int wd_node_decode(const struct wd_geom *g, const uint8_t *blk, uint64_t L,
 	if ((uint64_t)count * (ks + 2) > (uint64_t)(g->block_end - hdr))
 		BAD("block %llu: value_count %u cannot fit in the block",
 		    (unsigned long long)L, count);
-	if (wd_log_reserve(n, count ? count : 1)) {
+	flat = malloc((size_t)(count ? count : 1) * sizeof *flat);
+	if (!flat) {
 		r = WODAN_E_NOMEM;
 		goto fail;
 	}
@@ -134,16 +133,16 @@ int wd_node_decode(const struct wd_geom *g, const uint8_t *blk, uint64_t L,
 			r = WODAN_E_NOMEM;
 			goto fail;
 		}
-		if (n->nitems && memcmp(n->items[n->nitems - 1]->data, k, ks) >= 0)
+		if (nflat && memcmp(flat[nflat - 1]->data, k, ks) >= 0)
 			sorted = 0;
-		n->items[n->nitems++] = it;
-		n->log_bytes += ks + 2 + len;
+		flat[nflat++] = it;
 		off += ks + 2 + len;
 	}
 	if (!sorted) {
-		sort_items(n, ks);
-		for (uint32_t i = 1; i < n->nitems; i++)
-			if (!memcmp(n->items[i - 1]->data, n->items[i]->data, ks))
+		/* unsorted logged items are legal (FORMAT.md §2) */
+		qsort_r(flat, nflat, sizeof *flat, item_cmp, &ks);
+		for (uint32_t i = 1; i < nflat; i++)
+			if (!memcmp(flat[i - 1]->data, flat[i]->data, ks))
 				BAD("block %llu: duplicate logged key",
 				    (unsigned long long)L);
 	}
@@ -184,10 +183,18 @@ int wd_node_decode(const struct wd_geom *g, const uint8_t *blk, uint64_t L,
 		BAD("block %llu: largest link key differs from the node's "
 		    "own link key", (unsigned long long)L);
 	(void)bs;
+	if (wd_node_set_log(n, ks, flat, nflat)) {
+		r = WODAN_E_NOMEM;
+		goto fail;
+	}
+	free(flat);
 	n->mem_bytes = wd_node_mem(n, ks);
 	*out = n;
 	return 0;
 fail:
+	for (uint32_t i = 0; i < nflat; i++)
+		free(flat[i]);
+	free(flat);
 	wd_node_free(n);
 	return r;
 }

@@ -36,37 +36,16 @@ static int is_tomb(const struct wodan *w, const struct wd_item *it)
 	return w->g.tombstones && it->len == 0;
 }
 
-/* Items [*a, *b) of p's log route to link i. */
-static void bucket_range(const struct wodan *w, const struct wd_node *p,
-			 uint32_t i, uint32_t *a, uint32_t *b)
-{
-	uint32_t ks = w->g.ks;
-	const uint8_t *lo = wd_link_lo(p, ks, i);
-	int found;
-	uint32_t s = 0;
-	if (lo) {
-		s = wd_log_find(p, ks, lo, &found);
-		if (found)
-			s++;
-	}
-	uint32_t e = wd_log_find(p, ks, wd_link_key(p, ks, i), &found);
-	if (found)
-		e++;
-	*a = s;
-	*b = e;
-}
-
-/* Net change of c's log bytes if items [a, b) of p move into c. */
-static int64_t bucket_delta(const struct wodan *w, const struct wd_node *p,
-			    uint32_t a, uint32_t b, const struct wd_node *c)
+/* Net change of c's log bytes if bucket bk (of c's parent) moves into c. */
+static int64_t bucket_delta(const struct wodan *w, const struct wd_bucket *bk,
+			    const struct wd_node *c)
 {
 	uint32_t ks = w->g.ks;
 	int64_t d = 0;
-	for (uint32_t j = a; j < b; j++) {
-		const struct wd_item *it = p->items[j];
-		int found;
-		uint32_t k = wd_log_find(c, ks, it->data, &found);
-		int64_t old = found ? (int64_t)wd_item_size(c->items[k], ks) : 0;
+	for (uint32_t j = 0; j < bk->n; j++) {
+		const struct wd_item *it = bk->items[j];
+		const struct wd_item *o = wd_log_get(c, ks, it->data);
+		int64_t old = o ? (int64_t)wd_item_size(o, ks) : 0;
 		if (c->nlinks == 0 && is_tomb(w, it))
 			d -= old;
 		else
@@ -75,25 +54,20 @@ static int64_t bucket_delta(const struct wodan *w, const struct wd_node *p,
 	return d;
 }
 
-/* Move items [a, b) of p into child c (space already reserved). */
-static int move_bucket(struct wodan *w, struct wd_node *p, uint32_t a,
-		       uint32_t b, struct wd_node *c)
+/* Move bucket i of p into child c (space already reserved). */
+static int move_bucket(struct wodan *w, struct wd_node *p, uint32_t i,
+		       struct wd_node *c)
 {
 	uint32_t ks = w->g.ks;
-	if (wd_log_reserve(c, c->nitems + (b - a)))
-		return WODAN_E_NOMEM;
+	struct wd_bucket *bk = &p->bk[i];
+	int r = wd_log_merge(c, ks, bk->items, bk->n, w->g.tombstones);
+	if (r)
+		return r;
 	wd_cache_mark_dirty(w, c);
-	for (uint32_t j = a; j < b; j++) {
-		struct wd_item *it = wd_log_take(p, ks, a);
-		int found;
-		uint32_t k = wd_log_find(c, ks, it->data, &found);
-		if (found)
-			wd_log_remove(c, ks, k);
-		if (c->nlinks == 0 && is_tomb(w, it))
-			free(it); /* nothing older lies below a leaf (L7) */
-		else
-			wd_log_insert_item(c, ks, k, it); /* cannot fail */
-	}
+	p->nitems -= bk->n;
+	p->log_bytes -= bk->bytes;
+	bk->n = 0;
+	bk->bytes = 0;
 	wd_cache_resize(w, p);
 	wd_cache_resize(w, c);
 	w->st.spills++;
@@ -113,74 +87,62 @@ static int key_pred(uint8_t *out, const uint8_t *key, uint32_t ks)
 
 /* Split child i of p (p has link room): the lower part becomes a new node
  * to the left of c.  The split point is a byte median (FORMAT.md §3), except
- * for a leaf whose incoming bucket (p's items [a, b)) lies wholly above or
- * below the leaf's keys: then the leaf splits at that edge, so sequential
- * loads fill leaves completely instead of half (as SQLite's balance_quick
- * does for appends). */
-static int split_child(struct wodan *w, struct wd_node *p, uint32_t i,
-		       uint32_t a, uint32_t b)
+ * for a leaf whose incoming bucket (p->bk[i]) lies wholly above or below the
+ * leaf's keys: then the leaf splits at that edge, so sequential loads fill
+ * leaves completely instead of half (as SQLite's balance_quick does for
+ * appends). */
+static int split_child(struct wodan *w, struct wd_node *p, uint32_t i)
 {
 	uint32_t ks = w->g.ks;
 	struct wd_node *c = p->lchild[i];
+	const struct wd_bucket *in = &p->bk[i];
 	uint8_t pivot[256];
-	uint32_t mi = 0, ml = 0; /* items and links going left */
+	uint32_t mi = 0, ml = 0; /* leaf items / links going left */
 	int edge = 0;
 
-	if (c->nlinks == 0 && c->nitems && a < b) {
-		const uint8_t *kmin = p->items[a]->data;
-		const uint8_t *kmax = p->items[b - 1]->data;
-		if (memcmp(kmin, c->items[c->nitems - 1]->data, ks) > 0) {
-			mi = c->nitems; /* append: c keeps nothing */
-			memcpy(pivot, c->items[mi - 1]->data, ks);
-			edge = 1;
-		} else if (memcmp(kmax, c->items[0]->data, ks) < 0) {
-			mi = 0; /* prepend: the new left node starts empty */
-			memcpy(pivot, kmax, ks);
-			edge = 1;
+	if (c->nlinks == 0) {
+		struct wd_bucket *cb = &c->bk[0];
+		if (cb->n && in->n) {
+			const uint8_t *kmin = in->items[0]->data;
+			const uint8_t *kmax = in->items[in->n - 1]->data;
+			if (memcmp(kmin, cb->items[cb->n - 1]->data, ks) > 0) {
+				mi = cb->n; /* append: c keeps nothing */
+				memcpy(pivot, cb->items[mi - 1]->data, ks);
+				edge = 1;
+			} else if (memcmp(kmax, cb->items[0]->data, ks) < 0) {
+				mi = 0; /* prepend: the left node starts empty */
+				memcpy(pivot, kmax, ks);
+				edge = 1;
+			}
 		}
-	}
-	if (edge) {
-		/* pivot chosen */
-	} else if (c->nlinks == 0) {
-		uint64_t half = c->log_bytes / 2, cum = 0;
-		while (mi < c->nitems && cum < half)
-			cum += wd_item_size(c->items[mi++], ks);
-		if (mi == c->nitems && mi > 0 &&
-		    !memcmp(c->items[mi - 1]->data, c->hi, ks))
-			mi--;
-		if (mi > 0) {
-			memcpy(pivot, c->items[mi - 1]->data, ks);
-		} else {
-			if (c->nitems == 0 ||
-			    !key_pred(pivot, c->items[0]->data, ks) ||
-			    (c->has_lo && memcmp(pivot, c->lo, ks) <= 0))
+		if (!edge) {
+			uint64_t half = cb->bytes / 2, cum = 0;
+			while (mi < cb->n && cum < half)
+				cum += wd_item_size(cb->items[mi++], ks);
+			if (mi == cb->n && mi > 0 &&
+			    !memcmp(cb->items[mi - 1]->data, c->hi, ks))
+				mi--;
+			if (mi > 0) {
+				memcpy(pivot, cb->items[mi - 1]->data, ks);
+			} else if (cb->n == 0 ||
+				   !key_pred(pivot, cb->items[0]->data, ks) ||
+				   (c->has_lo && memcmp(pivot, c->lo, ks) <= 0)) {
 				return wd_err(WODAN_E_OUT_OF_SPACE,
 					      "leaf cannot be split further");
+			}
 		}
 	} else {
 		if (c->nlinks < 2)
 			return wd_err(WODAN_E_OUT_OF_SPACE,
 				      "inner node with one child cannot split");
-		/* weight of link j: its link bytes plus the log bytes routed
-		 * to it */
+		/* weight of link j: its link bytes plus its bucket's bytes */
 		uint64_t total = (uint64_t)c->nlinks * w->g.cl + c->log_bytes;
 		uint64_t cum = 0;
-		uint32_t j = 0;
-		while (ml < c->nlinks - 1 && cum * 2 < total) {
-			const uint8_t *lk = wd_link_key(c, ks, ml);
-			cum += w->g.cl;
-			while (j < c->nitems &&
-			       memcmp(c->items[j]->data, lk, ks) <= 0)
-				cum += wd_item_size(c->items[j++], ks);
-			ml++;
-		}
+		while (ml < c->nlinks - 1 && cum * 2 < total)
+			cum += w->g.cl + c->bk[ml++].bytes;
 		if (ml == 0)
 			ml = 1;
 		memcpy(pivot, wd_link_key(c, ks, ml - 1), ks);
-		int found;
-		mi = wd_log_find(c, ks, pivot, &found);
-		if (found)
-			mi++;
 	}
 
 	int r = wd_tree_reserve_blocks(w, wd_cache_clean_path(c) + 1);
@@ -188,41 +150,56 @@ static int split_child(struct wodan *w, struct wd_node *p, uint32_t i,
 		return r;
 	struct wd_node *l = wd_node_new(ks, c->has_lo ? c->lo : NULL, pivot,
 					c->rdepth, 0);
-	if (!l || wd_log_reserve(l, mi ? mi : 1) ||
-	    (ml && wd_link_reserve(l, ks, ml)) ||
-	    wd_link_reserve(p, ks, p->nlinks + 1)) {
+	if (!l || wd_link_reserve(l, ks, ml ? ml : 1) ||
+	    wd_link_reserve(p, ks, p->nlinks + 1) ||
+	    (!ml && mi && wd_bucket_reserve(&l->bk[0], mi))) {
 		wd_node_free(l);
 		return WODAN_E_NOMEM;
 	}
 	l->gen = c->gen;
 	l->parent = p;
-	/* items [0, mi) and links [0, ml) move to l */
-	for (uint32_t j = 0; j < mi; j++) {
-		l->items[j] = c->items[j];
-		l->log_bytes += wd_item_size(c->items[j], ks);
-	}
-	l->nitems = mi;
-	memmove(c->items, c->items + mi,
-		(size_t)(c->nitems - mi) * sizeof *c->items);
-	c->nitems -= mi;
-	c->log_bytes -= l->log_bytes;
-	if (ml) {
+	if (!ml) {
+		/* leaf: items [0, mi) of the single bucket move to l */
+		struct wd_bucket *cb = &c->bk[0], *lb = &l->bk[0];
+		for (uint32_t j = 0; j < mi; j++) {
+			lb->items[j] = cb->items[j];
+			lb->bytes += wd_item_size(cb->items[j], ks);
+		}
+		lb->n = mi;
+		memmove(cb->items, cb->items + mi,
+			(size_t)(cb->n - mi) * sizeof *cb->items);
+		cb->n -= mi;
+		cb->bytes -= lb->bytes;
+		l->nitems = mi;
+		l->log_bytes = lb->bytes;
+	} else {
+		/* inner: links [0, ml) and their buckets move to l */
+		free(l->bk[0].items);
 		memcpy(l->lkeys, c->lkeys, (size_t)ml * ks);
 		memcpy(l->laddr, c->laddr, ml * sizeof *l->laddr);
 		memcpy(l->lchild, c->lchild, ml * sizeof *l->lchild);
+		memcpy(l->bk, c->bk, ml * sizeof *l->bk);
 		l->nlinks = ml;
-		for (uint32_t j = 0; j < ml; j++)
+		for (uint32_t j = 0; j < ml; j++) {
 			if (l->lchild[j])
 				l->lchild[j]->parent = l;
+			l->nitems += l->bk[j].n;
+			l->log_bytes += l->bk[j].bytes;
+		}
 		uint32_t rest = c->nlinks - ml;
 		memmove(c->lkeys, c->lkeys + (size_t)ml * ks, (size_t)rest * ks);
 		memmove(c->laddr, c->laddr + ml, rest * sizeof *c->laddr);
 		memmove(c->lchild, c->lchild + ml, rest * sizeof *c->lchild);
+		memmove(c->bk, c->bk + ml, rest * sizeof *c->bk);
+		memset(c->bk + rest, 0, ml * sizeof *c->bk);
 		c->nlinks = rest;
 	}
+	c->nitems -= l->nitems;
+	c->log_bytes -= l->log_bytes;
 	memcpy(c->lo, pivot, ks);
 	c->has_lo = 1;
-	wd_link_insert(p, ks, i, pivot, 0, l); /* capacity reserved above */
+	/* p's bucket i is split by key between l and c (reserved above) */
+	wd_link_insert(p, ks, i, pivot, 0, l);
 	l->mem_bytes = wd_node_mem(l, ks);
 	wd_cache_mark_dirty(w, c);
 	wd_cache_add_new(w, l);
@@ -255,18 +232,16 @@ static int split_root(struct wodan *w)
 	}
 	/* swap contents: n takes the log and links, root gets one link */
 	struct wd_node tmp = *n;
-	n->items = root->items;
+	n->bk = root->bk;
 	n->nitems = root->nitems;
-	n->items_cap = root->items_cap;
 	n->log_bytes = root->log_bytes;
 	n->lkeys = root->lkeys;
 	n->laddr = root->laddr;
 	n->lchild = root->lchild;
 	n->nlinks = root->nlinks;
 	n->links_cap = root->links_cap;
-	root->items = tmp.items;
+	root->bk = tmp.bk;
 	root->nitems = 0;
-	root->items_cap = tmp.items_cap;
 	root->log_bytes = 0;
 	root->lkeys = tmp.lkeys;
 	root->laddr = tmp.laddr;
@@ -290,32 +265,30 @@ static int split_root(struct wodan *w)
 
 static int make_room(struct wodan *w, struct wd_node *n);
 
-/* Spill the largest bucket of n's log into its child (ORIGINAL §3.4). */
+/* Spill the largest bucket of n's log into its child (ORIGINAL §3.4; the
+ * buckets are kept per child, so choosing one is O(fanout)). */
 static int spill_one(struct wodan *w, struct wd_node *n)
 {
-	uint32_t ks = w->g.ks, best = 0, a, b;
+	uint32_t best = 0;
 	uint64_t best_bytes = 0;
-	uint32_t j = 0;
-	for (uint32_t i = 0; i < n->nlinks && j < n->nitems; i++) {
-		const uint8_t *lk = wd_link_key(n, ks, i);
-		uint64_t bytes = 0;
-		while (j < n->nitems && memcmp(n->items[j]->data, lk, ks) <= 0)
-			bytes += wd_item_size(n->items[j++], ks);
-		if (bytes > best_bytes) {
-			best_bytes = bytes;
+	for (uint32_t i = 0; i < n->nlinks; i++)
+		if (n->bk[i].bytes > best_bytes) {
+			best_bytes = n->bk[i].bytes;
 			best = i;
 		}
-	}
 	if (best_bytes == 0)
 		return wd_err(WODAN_E_CORRUPT, "logged items route to no child");
 	struct wd_node *c;
 	int r = wd_cache_child(w, n, best, &c);
 	if (r)
 		return r;
-	bucket_range(w, n, best, &a, &b);
 	for (;;) {
-		int64_t d = bucket_delta(w, n, a, b, c);
-		if (d <= wd_node_log_room(c, &w->g))
+		/* the bucket's bytes bound the growth: only when they do not
+		 * fit is the exact delta (overwrites, tombstones) worth the
+		 * lookups */
+		int64_t room = wd_node_log_room(c, &w->g);
+		if ((int64_t)n->bk[best].bytes <= room ||
+		    bucket_delta(w, &n->bk[best], c) <= room)
 			break;
 		r = make_room(w, c);
 		if (r < 0)
@@ -323,14 +296,14 @@ static int spill_one(struct wodan *w, struct wd_node *n)
 		if (r == SPLIT_ME) {
 			if (wd_node_link_room(n, &w->g, w->max_fanout) < 1)
 				return SPLIT_ME;
-			r = split_child(w, n, best, a, b);
+			r = split_child(w, n, best);
 			return r < 0 ? r : AGAIN;
 		}
 	}
 	r = wd_tree_reserve_blocks(w, wd_cache_clean_path(c));
 	if (r)
 		return r;
-	return move_bucket(w, n, a, b, c);
+	return move_bucket(w, n, best, c);
 }
 
 /* One step that gives n more log room: spill (inner node with a log) or
@@ -354,20 +327,18 @@ int wd_tree_insert(struct wodan *w, const uint8_t *key, const uint8_t *val,
 	int tomb = w->g.tombstones && len == 0;
 	for (unsigned guard = 0;; guard++) {
 		struct wd_node *root = w->root;
-		int found;
-		uint32_t k = wd_log_find(root, ks, key, &found);
-		int64_t old = found ? (int64_t)wd_item_size(root->items[k], ks)
-				    : 0;
+		const struct wd_item *o = wd_log_get(root, ks, key);
+		int64_t old = o ? (int64_t)wd_item_size(o, ks) : 0;
 		if (tomb && root->nlinks == 0) {
 			/* a leaf root: a deletion just removes the key */
-			if (!found)
+			if (!o)
 				return 0;
 			int r = wd_tree_reserve_blocks(w,
 						       wd_cache_clean_path(root));
 			if (r)
 				return r;
 			wd_cache_mark_dirty(w, root);
-			wd_log_remove(root, ks, k);
+			wd_log_del(root, ks, key);
 			wd_cache_resize(w, root);
 			return 0;
 		}
@@ -398,10 +369,12 @@ int wd_tree_lookup(struct wodan *w, const uint8_t *key, const uint8_t **val,
 	uint32_t ks = w->g.ks;
 	struct wd_node *n = w->root;
 	for (;;) {
+		uint32_t i = wd_node_bucket_of(n, ks, key);
+		struct wd_bucket *b = &n->bk[i];
 		int found;
-		uint32_t k = wd_log_find(n, ks, key, &found);
+		uint32_t k = wd_bucket_find(b, ks, key, &found);
 		if (found) {
-			const struct wd_item *it = n->items[k];
+			const struct wd_item *it = b->items[k];
 			if (is_tomb(w, it))
 				return 0;
 			*val = it->data + ks;
@@ -410,9 +383,8 @@ int wd_tree_lookup(struct wodan *w, const uint8_t *key, const uint8_t **val,
 		}
 		if (n->nlinks == 0)
 			return 0;
-		uint32_t i = wd_link_route(n, ks, key);
-		if (i == n->nlinks)
-			return 0;
+		if (wd_link_route(n, ks, key) == n->nlinks)
+			return 0; /* above hi: cannot be stored */
 		int r = wd_cache_child(w, n, i, &n);
 		if (r)
 			return r;
