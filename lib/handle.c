@@ -74,8 +74,9 @@ int wodan_open(struct wodan_backend *be, const struct wodan_open_opts *opts,
 		return r;
 	w->cache_budget = o.cache_bytes ? o.cache_bytes : DEFAULT_BUDGET;
 	w->dirty_budget = o.dirty_bytes ? o.dirty_bytes : DEFAULT_BUDGET;
-	if (o.max_fanout && o.max_fanout < w->max_fanout)
-		w->max_fanout = o.max_fanout < 2 ? 2 : o.max_fanout;
+	uint32_t fan = o.max_fanout ? o.max_fanout : WODAN_DEFAULT_FANOUT;
+	if (fan < w->max_fanout)
+		w->max_fanout = fan < 2 ? 2 : fan;
 	uint64_t L = 0, gen = 0;
 	r = wd_find_root(w, &L, &gen);
 	if (!r)
