@@ -6,7 +6,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "../lib/error.h"
 #include "backend_util.h"
 
 struct file_ctx {
@@ -98,36 +97,42 @@ static void file_close(struct wodan_backend *be)
 int wodan_backend_file_open(const char *path, unsigned flags,
 			    uint64_t size_bytes, struct wodan_backend **out)
 {
-	wd_err_clear();
+	wodan_backend_error(0, NULL);
+	if (!out)
+		return wodan_backend_error(WODAN_E_INVAL, "no result pointer");
 	*out = NULL;
 	if (!path || !*path)
-		return wd_err(WODAN_E_INVAL, "empty device path");
+		return wodan_backend_error(WODAN_E_INVAL, "empty device path");
 	int oflags = (flags & WODAN_BACKEND_RDONLY) ? O_RDONLY : O_RDWR;
 	if ((flags & WODAN_BACKEND_CREATE) && !(flags & WODAN_BACKEND_RDONLY))
 		oflags |= O_CREAT;
 	int fd = open(path, oflags | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return wd_err(WODAN_E_IO_READ, "%s: %s", path, strerror(errno));
+		return wodan_backend_error(WODAN_E_IO_READ, "%s: %s", path,
+					   strerror(errno));
 	struct stat st;
 	if (fstat(fd, &st)) {
 		int e = errno;
 		close(fd);
-		return wd_err(WODAN_E_IO_READ, "%s: %s", path, strerror(e));
+		return wodan_backend_error(WODAN_E_IO_READ, "%s: %s", path,
+					   strerror(e));
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return wd_err(WODAN_E_INVAL,
-			      "%s: not a regular file (block devices come with "
-			      "the direct backend)", path);
+		return wodan_backend_error(WODAN_E_INVAL,
+					   "%s: not a regular file (block "
+					   "devices come with the direct "
+					   "backend: direct:%s)", path, path);
 	}
 	uint64_t size = (uint64_t)st.st_size;
 	if (size_bytes && size < size_bytes && !(flags & WODAN_BACKEND_RDONLY)) {
 		if (ftruncate(fd, (off_t)size_bytes)) {
 			int e = errno;
 			close(fd);
-			return wd_err(WODAN_E_IO_WRITE, "%s: cannot extend to "
-				      "%llu bytes: %s", path,
-				      (unsigned long long)size_bytes, strerror(e));
+			return wodan_backend_error(
+				WODAN_E_IO_WRITE, "%s: cannot extend to %llu "
+				"bytes: %s", path,
+				(unsigned long long)size_bytes, strerror(e));
 		}
 		size = size_bytes;
 	}
@@ -137,7 +142,7 @@ int wodan_backend_file_open(const char *path, unsigned flags,
 		free(be);
 		free(c);
 		close(fd);
-		return WODAN_E_NOMEM;
+		return wodan_backend_error(WODAN_E_NOMEM, NULL);
 	}
 	c->fd = fd;
 	be->abi_version = WODAN_BACKEND_ABI_VERSION;
@@ -145,6 +150,11 @@ int wodan_backend_file_open(const char *path, unsigned flags,
 	be->ctx = c;
 	be->size_bytes = size;
 	be->io_size_bytes = 512;
+	/* the file system block: what a power cut can tear */
+	be->phys_sector_bytes = 512;
+	if (st.st_blksize > 512 && st.st_blksize <= 65536 &&
+	    !(st.st_blksize & (st.st_blksize - 1)))
+		be->phys_sector_bytes = (uint32_t)st.st_blksize;
 	be->read = file_read;
 	be->write = file_write;
 	be->discard = file_discard;

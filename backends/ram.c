@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include "../lib/error.h"
 #include "backend_util.h"
 
 static int ram_read(struct wodan_backend *be, uint64_t off, void *buf,
@@ -47,29 +46,34 @@ static void ram_close(struct wodan_backend *be)
 
 int wodan_backend_ram_create(uint64_t size_bytes, struct wodan_backend **out)
 {
-	wd_err_clear();
+	wodan_backend_error(0, NULL);
+	if (!out)
+		return wodan_backend_error(WODAN_E_INVAL, "no result pointer");
 	*out = NULL;
 	if (size_bytes == 0 || size_bytes % 512 || size_bytes > (64ull << 30))
-		return wd_err(WODAN_E_INVAL,
-			      "RAM device size %llu: must be a non-zero "
-			      "multiple of 512 up to 64 GiB",
-			      (unsigned long long)size_bytes);
+		return wodan_backend_error(WODAN_E_INVAL,
+					   "RAM device size %llu: must be a "
+					   "non-zero multiple of 512 up to "
+					   "64 GiB",
+					   (unsigned long long)size_bytes);
 	struct wodan_backend *be = calloc(1, sizeof *be);
 	if (!be)
-		return WODAN_E_NOMEM;
+		return wodan_backend_error(WODAN_E_NOMEM, NULL);
 	/* anonymous mapping: zero-filled, pages allocated on first touch */
 	void *mem = mmap(NULL, size_bytes, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (mem == MAP_FAILED) {
 		free(be);
-		return wd_err(WODAN_E_NOMEM, "cannot map %llu bytes",
-			      (unsigned long long)size_bytes);
+		return wodan_backend_error(WODAN_E_NOMEM,
+					   "cannot map %llu bytes",
+					   (unsigned long long)size_bytes);
 	}
 	be->abi_version = WODAN_BACKEND_ABI_VERSION;
 	be->name = "ram";
 	be->ctx = mem;
 	be->size_bytes = size_bytes;
 	be->io_size_bytes = 512;
+	be->phys_sector_bytes = 512;
 	be->read = ram_read;
 	be->write = ram_write;
 	be->discard = ram_discard;

@@ -275,6 +275,8 @@ const char *cli_device_path(const char *spec)
 
 	if (!strncmp(spec, "file:", 5))
 		return spec + 5;
+	if (!strncmp(spec, "direct:", 7))
+		return spec + 7;
 	for (p = spec; isalnum((unsigned char)*p) || *p == '_'; p++)
 		;
 	if (*p == ':' && p != spec && stat(spec, &st) != 0)
@@ -315,8 +317,9 @@ int cli_probe_image(struct wodan_backend *be, uint64_t *gen)
 	};
 	struct wodan_open_opts o;
 	wodan_t *w = NULL;
-	uint8_t sb[512];
-	int rc;
+	uint8_t *sb;
+	size_t io;
+	int rc, magic_found = 0;
 
 	*gen = 0;
 	memset(&o, 0, sizeof o);
@@ -329,9 +332,15 @@ int cli_probe_image(struct wodan_backend *be, uint64_t *gen)
 		wodan_close(w);
 		return 1;
 	}
-	if (be->read && be->size_bytes >= sizeof sb &&
-	    be->read(be, 0, sb, sizeof sb) == 0 &&
-	    !memcmp(sb, magic, sizeof magic))
+	/* block 0 read as one I/O of the device's size from an aligned buffer
+	 * (O_DIRECT devices refuse anything else) */
+	io = be->io_size_bytes > 512 ? be->io_size_bytes : 512;
+	sb = aligned_alloc(4096, (io + 4095) / 4096 * 4096);
+	if (sb && be->read && be->size_bytes >= io &&
+	    be->read(be, 0, sb, io) == 0 && !memcmp(sb, magic, sizeof magic))
+		magic_found = 1;
+	free(sb);
+	if (magic_found)
 		return 1;
 	if (rc == WODAN_E_BAD_MAGIC || rc == WODAN_E_IO_READ ||
 	    rc == WODAN_E_INVAL || rc == WODAN_E_NOMEM)

@@ -31,7 +31,8 @@ static void usage(FILE *f)
 	size_t i;
 
 	fprintf(f,
-		"Usage: wodanc [--version] [--help] COMMAND [ARGS]\n"
+		"Usage: wodanc [--version] [--help] [--plugin FILE.so]... "
+		"COMMAND [ARGS]\n"
 		"\n"
 		"wodanc manages wodan images: copy-on-write B-epsilon trees of\n"
 		"fixed-size keys on a block device or a file (Wodan layout v1).\n"
@@ -41,8 +42,23 @@ static void usage(FILE *f)
 		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f,
 		"\n"
-		"DEVICE is a path to a file or block device, \"file:PATH\", or\n"
-		"\"ram:SIZE\" (a throw-away RAM device, for trying things out).\n"
+		"DEVICE is [BACKEND:]PATH:\n"
+		"  file:PATH      a regular file (through the page cache)\n"
+		"  direct:PATH    a block device or file with O_DIRECT (no page\n"
+		"                 cache; I/O in units of the logical sector)\n"
+		"  ram:SIZE       a throw-away RAM device (e.g. ram:64M)\n"
+		"  NAME:PATH      the backend of plugin NAME\n"
+		"  PATH           a block device selects direct, anything else\n"
+		"                 file\n"
+		"(a path that looks like NAME:... is written ./NAME:...).\n"
+		"\n"
+		"Options:\n"
+		"  --plugin FILE.so  load a backend plugin (may repeat)\n"
+		"  --version, --help\n"
+		"Plugins named in a DEVICE are also looked up as NAME.so or\n"
+		"libwodan-NAME.so in the directories of $WODAN_PLUGIN_PATH\n"
+		"(colon-separated).\n"
+		"\n"
 		"Run 'wodanc COMMAND --help' for the options of a command.\n"
 		"\n"
 		"Examples:\n"
@@ -51,6 +67,8 @@ static void usage(FILE *f)
 		"  wodanc dump img -o backup.cbor\n"
 		"  wodanc check img --json\n"
 		"  wodanc trim -v img\n"
+		"  wodanc mkfs direct:/dev/sdb --block-size 256K\n"
+		"  wodanc --plugin ./mydev.so check mydev:/some/where\n"
 		"\n"
 		"Exit codes: 0 success, 1 the operation failed, 16 usage error;\n"
 		"check follows fsck: 0 clean, 4 problems found, 8 operational\n"
@@ -77,10 +95,32 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
+#define MAX_PLUGIN_OPTS 64
+
+/* Load the --plugin objects once the command is known: 0, or the exit
+ * code for a plugin that cannot be loaded (check: operational error). */
+static int load_plugins(const char *const *so, int n, const char *cmd)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (wodan_plugin_load(so[i]) == 0)
+			continue;
+		/* the message names the plugin: "plugin PATH: ..." */
+		fprintf(stderr, "wodanc: --plugin: %s\n",
+			wodan_last_error()->message);
+		return cmd && !strcmp(cmd, "check") ? CLI_EXIT_OPERATIONAL
+						    : CLI_EXIT_FAIL;
+	}
+	return 0;
+}
+
 /* Entry point: global options, then COMMAND [ARGS]. */
 int main(int argc, char **argv)
 {
 	const struct command *c;
+	const char *plugins[MAX_PLUGIN_OPTS];
+	int n_plugins = 0, rc;
 	int i = 1;
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
@@ -93,6 +133,24 @@ int main(int argc, char **argv)
 			       "format v1)\n", WODAN_VERSION_STRING,
 			       wodan_version());
 			return CLI_EXIT_OK;
+		}
+		if (!strcmp(argv[i], "--plugin") ||
+		    !strncmp(argv[i], "--plugin=", 9)) {
+			const char *so = argv[i] + 8;
+			if (!*so && ++i >= argc) {
+				fprintf(stderr, "wodanc: option '--plugin' "
+					"requires an argument\n");
+				return CLI_EXIT_USAGE;
+			}
+			so = *so ? so + 1 : argv[i];
+			if (n_plugins == MAX_PLUGIN_OPTS) {
+				fprintf(stderr, "wodanc: too many --plugin "
+					"options (at most %d)\n",
+					MAX_PLUGIN_OPTS);
+				return CLI_EXIT_USAGE;
+			}
+			plugins[n_plugins++] = so;
+			continue;
 		}
 		if (!strcmp(argv[i], "--")) {
 			i++;
@@ -137,5 +195,8 @@ int main(int argc, char **argv)
 	}
 	if (!c->fn)
 		return not_yet(c->name);
+	rc = load_plugins(plugins, n_plugins, c->name);
+	if (rc)
+		return rc;
 	return c->fn(argc - i, argv + i);
 }
