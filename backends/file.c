@@ -64,19 +64,9 @@ static int file_discard(struct wodan_backend *be, uint64_t off, uint64_t len)
 	if (fallocate(c->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 		      (off_t)off, (off_t)len) == 0)
 		return 0;
-	if (errno != EOPNOTSUPP)
-		return -errno;
-	/* no hole punching here: write zeros so the blocks read as unused */
-	static const uint8_t zero[65536];
-	while (len) {
-		size_t n = len < sizeof zero ? (size_t)len : sizeof zero;
-		int r = file_write(be, off, zero, n);
-		if (r)
-			return r;
-		off += n;
-		len -= n;
-	}
-	return 0;
+	/* no hole punching on this file system: report it rather than write
+	 * zeros, which would fully allocate a large sparse image at mkfs */
+	return -errno;
 }
 
 static int file_barrier(struct wodan_backend *be)

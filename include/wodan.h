@@ -102,7 +102,7 @@ struct wodan_mkfs_params {
 	uint32_t preroots_interval_blocks; /* 0 = default 32; UINT32_MAX = none */
 	int magic_crc_write;         /* fuzzing only: nodes get ff ff ff ff */
 	int discard;                 /* non-zero: discard the whole device
-				      * (blocks 1..logical size) before
+				      * (blocks 1..logical size - 1) before
 				      * writing, like mke2fs; a backend
 				      * without discard is not an error */
 };
@@ -111,9 +111,12 @@ struct wodan_mkfs_params {
  * Format `be` (FORMAT.md §1, ORIGINAL §1.7): writes an empty root (generation
  * 1) at a random first_block_written, then the 512-byte superblock (block 0,
  * written as one io_size I/O), then preroots, then a barrier.  Any old image
- * is overwritten without asking (the CLI asks).  Does not discard.
+ * is overwritten without asking (the CLI asks).  With p->discard, blocks
+ * 1..logical size - 1 are discarded first (one call; a backend without
+ * discard, or answering -EOPNOTSUPP, is not an error).
  * *generation_out (may be NULL) receives 1.
- * Errors: WODAN_E_INVAL (geometry: block size not a multiple of 512, of 4096
+ * Errors: WODAN_E_IO_DISCARD (the discard failed; nothing was written),
+ * WODAN_E_INVAL (geometry: block size not a multiple of 512, of 4096
  * once >= 4096, or of the backend's I/O size; key size 0 or > 255; fewer than
  * 2 blocks; a geometry whose inner nodes cannot hold 3 links), WODAN_E_IO_*.
  * Not thread-safe with respect to other users of `be`.
@@ -317,9 +320,11 @@ void wodan_check_report_free(struct wodan_check_report *rep);
 
 /* ------------------------------------------------------------------- trim */
 
-/* Discard every block not reachable from the newest durable root (fstrim).
- * Flushes first.  *discarded_blocks (may be NULL) gets the count.
- * Errors: WODAN_E_READONLY, _NOT_SUPPORTED (backend has no discard),
+/* Discard every block not reachable from the newest durable root (fstrim),
+ * one discard per run of adjacent free blocks.  Flushes first; empties the
+ * live-trim set.  *discarded_blocks (may be NULL) gets the count (on an
+ * error: what was discarded before it).  Errors: WODAN_E_READONLY,
+ * _NOT_SUPPORTED (backend has no discard or answers -EOPNOTSUPP),
  * _IO_DISCARD, flush errors. */
 int wodan_fstrim(wodan_t *w, uint64_t *discarded_blocks);
 
@@ -328,7 +333,9 @@ int wodan_fstrim(wodan_t *w, uint64_t *discarded_blocks);
  * them (a second call discards nothing new; fixes ORIGINAL L12).  Only
  * blocks whose freeing flush is durable are discarded.  Adjacent blocks are
  * discarded as one range.  *discarded_blocks (may be NULL) gets the count.
- * Errors: WODAN_E_READONLY, _NOT_SUPPORTED, _IO_DISCARD. */
+ * Does not flush: changes not yet flushed free nothing.  On an error the
+ * count is what was discarded before it.  Errors: WODAN_E_READONLY,
+ * _NOT_SUPPORTED (no discard, or -EOPNOTSUPP), _IO_DISCARD. */
 int wodan_live_trim(wodan_t *w, uint64_t *discarded_blocks);
 
 #ifdef __cplusplus

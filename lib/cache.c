@@ -75,7 +75,6 @@ void wd_cache_add_new(struct wodan *w, struct wd_node *n)
 	n->dirty = 1;
 	w->dirty_bytes += n->mem_bytes;
 	w->dirty_nodes++;
-	w->new_nodes++;
 }
 
 void wd_cache_mark_clean(struct wodan *w, struct wd_node *n)

@@ -882,14 +882,18 @@ int wodan_dump(wodan_t *w, const void *start, const void *end,
 }
 
 /* Apply record number rec (at byte off) to w: insert, or delete for an
- * empty value in a tombstone dump; on NEEDS_FLUSH flush and retry, and
- * answer OUT_OF_SPACE when it needs a flush again right after one. */
+ * empty value in a tombstone dump; on NEEDS_FLUSH flush and retry.  A
+ * retry that needs a flush again has reorganised the tree (what it did is
+ * kept); after RESTORE_MAX_FLUSHES rounds the record counts as out of
+ * space (the library itself answers OUT_OF_SPACE once nothing is dirty). */
+#define RESTORE_MAX_FLUSHES 16
 static int restore_one(wodan_t *w, const struct wodan_info *info,
 		       const struct wodan_dump_header *h, uint64_t off,
 		       uint64_t rec, const uint8_t *key, const uint8_t *val,
 		       size_t val_len)
 {
 	int del = val_len == 0 && h->tombstones, flushed = 0, r;
+
 
 	/* an empty value means deletion on one side only: not restorable */
 	if (val_len == 0 && !h->tombstones != !info->tombstones)
@@ -905,14 +909,14 @@ static int restore_one(wodan_t *w, const struct wodan_info *info,
 				       val_len);
 		if (r != WODAN_E_NEEDS_FLUSH)
 			break;
-		if (flushed)
+		if (flushed >= RESTORE_MAX_FLUSHES)
 			return wd_err_dump(WODAN_E_OUT_OF_SPACE, off, rec,
 					   "record %" PRIu64 " at byte %" PRIu64
-					   ": no room even right after a flush",
-					   rec, off);
+					   ": no room after %d flushes",
+					   rec, off, flushed);
 		if ((r = wodan_flush(w, NULL)))
 			break;
-		flushed = 1;
+		flushed++;
 	}
 	return r ? annotate(r, off, rec, 0) : 0;
 }

@@ -43,7 +43,9 @@ static int write_node(struct wodan *w, struct wd_node *n, struct written *wr)
 		       (w->flags & WODAN_OPEN_MAGIC_CRC_WRITE) != 0, w->blk);
 	int r = wd_write_block(w, L, w->blk);
 	if (r)
-		return r; /* L stays allocated: it may hold a partial write */
+		/* L may hold a partial write: it stays used until the next
+		 * successful flush is durable (see wd_flush) */
+		return wd_sm_defer_free(&w->sm, L) ? WODAN_E_NOMEM : r;
 	n->flush_addr = L;
 	return push(wr, n);
 }
@@ -80,15 +82,23 @@ int wd_flush(struct wodan *w)
 	if (!r)
 		r = wd_barrier(w);
 	if (r) {
-		/* restore the old addresses in the parents of written nodes;
-		 * the new blocks stay used (the root may have reached the
-		 * disk) until the next mount rebuilds the map */
+		/* Restore the old addresses in the parents of written nodes.
+		 * The new blocks stay used -- this attempt's root may have
+		 * reached the disk and be found by a mount -- until the next
+		 * successful flush is durable: they join the pending frees,
+		 * which only a successful flush releases.  Keeping them used
+		 * for longer (until the next mount) would leave a stale root
+		 * candidate that later laps of the allocator skip, breaking
+		 * the increasing run of generations the root search bisects
+		 * (found by tests/test_trim.c). */
 		for (size_t i = 0; i < wr.n; i++) {
 			struct wd_node *n = wr.v[i];
 			if (n->parent) {
 				uint32_t k = wd_link_route(n->parent, w->g.ks, n->hi);
 				n->parent->laddr[k] = n->addr;
 			}
+			if (wd_sm_defer_free(&w->sm, n->flush_addr))
+				r = WODAN_E_NOMEM;
 		}
 		free(wr.v);
 		return r;
@@ -103,7 +113,6 @@ int wd_flush(struct wodan *w)
 		n->gen = first_gen + i;
 		wd_cache_mark_clean(w, n);
 	}
-	w->new_nodes = 0;
 	w->gen = root->gen;
 	w->root_addr = root->addr;
 	w->st.flushes++;

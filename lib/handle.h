@@ -32,7 +32,6 @@ struct wodan {
 	uint64_t cache_budget, dirty_budget; /* bytes */
 	uint64_t clean_bytes, dirty_bytes;
 	uint64_t dirty_nodes;      /* nodes the next flush must write */
-	uint64_t new_nodes;        /* of those, never written (no old block) */
 
 	uint8_t *blk;              /* one block of scratch I/O buffer */
 	struct wodan_stats st;

@@ -1,4 +1,5 @@
 /* mkfs.c -- format a device (ORIGINAL §1.7, with FORMAT.md §3 fixes). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -17,6 +18,29 @@ static int fill_random(void *buf, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
+	return 0;
+}
+
+/* The discard step (params.discard, like mke2fs): blocks 1 .. lsize-1 in one
+ * call, before anything is written, so the device learns that the old
+ * contents are unused (and, where discard zeroes, none survive).  Block 0
+ * (rewritten next) and any space past the logical size (not ours) are left
+ * alone.  A backend without discard, or one answering EOPNOTSUPP, is not an
+ * error; any other failure is WODAN_E_IO_DISCARD. */
+static int mkfs_discard(struct wodan *w)
+{
+	struct wodan_backend *be = w->be;
+	if (!be->discard || w->g.lsize < 2)
+		return 0;
+	uint64_t n = w->g.lsize - 1;
+	int e = be->discard(be, w->g.bs, n * w->g.bs);
+	if (e == -EOPNOTSUPP)
+		return 0;
+	if (e)
+		return wd_err_block(WODAN_E_IO_DISCARD, 1,
+				    "discard of blocks 1..%llu failed: %s",
+				    (unsigned long long)n, strerror(-e));
+	w->st.blocks_discarded += n;
 	return 0;
 }
 
@@ -60,6 +84,11 @@ int wodan_mkfs(struct wodan_backend *be, const struct wodan_mkfs_params *p,
 			  &g, &w);
 	if (r)
 		return r;
+	/* 0. optionally discard blocks 1..lsize-1, before any write */
+	if (d.discard && (r = mkfs_discard(w))) {
+		wd_handle_free(w);
+		return r;
+	}
 	/* 1. the empty root, generation 1, at fbw */
 	struct wd_node root = { 0 };
 	root.is_root = 1;

@@ -10,6 +10,12 @@
  * flush stays marked used ("pending") until the flush that freed it is
  * durable; wd_sm_defer_free() queues it and wd_sm_release_pending() frees
  * the queue after the flush's final barrier.
+ *
+ * Live trim (wodan_live_trim, fixes ORIGINAL L12): a second bitmap, `freed`,
+ * holds the blocks released by durable flushes since the map was built (the
+ * mount) or since the last trim forgot them.  A block leaves it as soon as
+ * it is used again (wd_sm_set, hence wd_sm_alloc), so every block in it is
+ * free and not pending: invariant freed[L] => !used[L].
  */
 #ifndef WD_SPACEMAP_H
 #define WD_SPACEMAP_H
@@ -23,26 +29,47 @@ struct wd_spacemap {
 	uint64_t cursor;     /* next block to consider */
 	uint64_t *pending;   /* blocks freed by the flush in progress */
 	uint64_t npending, pending_cap;
+	uint64_t *freed;     /* nblocks bits: released since the last trim */
+	uint64_t freed_count; /* blocks with a freed bit */
 };
 
-/* Allocate a map with block 0 used and the rest free.  0 or
- * WODAN_E_NOMEM. */
+/* Allocate a map with block 0 used, the rest free, and an empty freed set
+ * (two bitmaps of nblocks bits each).  0 or WODAN_E_NOMEM. */
 int wd_sm_init(struct wd_spacemap *sm, uint64_t nblocks);
+/* Release both bitmaps and the pending queue (idempotent). */
 void wd_sm_destroy(struct wd_spacemap *sm);
 static inline int wd_sm_used(const struct wd_spacemap *sm, uint64_t L)
 {
 	return (int)((sm->bits[L >> 6] >> (L & 63)) & 1);
 }
+/* Mark L used (and drop it from the freed set). */
 void wd_sm_set(struct wd_spacemap *sm, uint64_t L);
+/* Mark L free; never block 0.  Does not add L to the freed set (only a
+ * durable flush's release does). */
 void wd_sm_clear(struct wd_spacemap *sm, uint64_t L);
-/* Next free block from the cursor (wrapping to 1), marked used, cursor moves
- * past it.  Returns 0 when there is no free block. */
+/* Next free block from the cursor (wrapping to 1), marked used (so it
+ * leaves the freed set), cursor moves past it.  Returns 0 when there is no
+ * free block. */
 uint64_t wd_sm_alloc(struct wd_spacemap *sm);
 /* Queue L to be freed once the current flush is durable.  0 or NOMEM. */
 int wd_sm_defer_free(struct wd_spacemap *sm, uint64_t L);
-/* Free every queued block (the flush is durable). */
+/* Free every queued block (the flush is durable) and add it to the freed
+ * set.  Call only after the flush's final barrier. */
 void wd_sm_release_pending(struct wd_spacemap *sm);
 /* Forget the queue (the flush failed; the blocks stay used). */
 void wd_sm_drop_pending(struct wd_spacemap *sm);
+
+/* Freed set (live trim). */
+static inline int wd_sm_freed(const struct wd_spacemap *sm, uint64_t L)
+{
+	return (int)((sm->freed[L >> 6] >> (L & 63)) & 1);
+}
+/* First block >= L in the freed set, or nblocks when there is none.
+ * Skips empty 64-bit words. */
+uint64_t wd_sm_next_freed(const struct wd_spacemap *sm, uint64_t L);
+/* Drop blocks [L, L + n) from the freed set (they were discarded). */
+void wd_sm_forget_freed(struct wd_spacemap *sm, uint64_t L, uint64_t n);
+/* Empty the freed set (fstrim discarded every free block). */
+void wd_sm_forget_all_freed(struct wd_spacemap *sm);
 
 #endif

@@ -174,8 +174,8 @@ done
 expect_rc 16 "no command -> 16" "$WODANC"
 expect_rc 16 "unknown command -> 16" "$WODANC" frobnicate
 expect_rc 16 "unknown global option -> 16" "$WODANC" --frobnicate
-expect_rc 16 "bench not yet -> 16" "$WODANC" bench
-expect_rc 16 "fuzz not yet -> 16" "$WODANC" fuzz
+expect_rc 16 "bench with a bad option -> 16" "$WODANC" bench --no-such-option
+expect_rc 16 "fuzz without arguments -> 16" "$WODANC" fuzz
 expect_rc 16 "check without device -> 16" "$WODANC" check
 expect_rc 16 "check unknown option -> 16" "$WODANC" check --bogus "$T/x"
 expect_rc 16 "check two devices -> 16" "$WODANC" check "$T/x" "$T/y"
@@ -400,8 +400,17 @@ else
 	show "$T/err"
 fi
 expect_rc 0 "check after trim" "$WODANC" check -q "$BIG"
-expect_rc 8 "trim --live is not supported yet -> 8" \
-	"$WODANC" trim --live "$BIG"
+expect_rc 0 "trim --live (nothing freed since open) -> 0" \
+	"$WODANC" trim --live --json "$BIG"
+"$WODANC" trim --live --json "$BIG" > "$T/live.json" 2>/dev/null
+if grep -q '"trimmed_blocks": *0' "$T/live.json"; then
+	ok "trim --live --json reports 0 blocks"
+else
+	bad "trim --live --json output"
+	show "$T/live.json"
+fi
+expect_rc 0 "mkfs -F --no-discard" "$WODANC" mkfs -F --no-discard \
+	--size 8M --block-size 4096 --key-size 4 "$T/nodiscard.img"
 
 # Damage one child node: with one image written by mkfs plus one restore
 # flush, blocks whose first byte is 2 (node type "child") are live nodes.

@@ -503,6 +503,7 @@ struct stats {
 	uint64_t tested[V_N];
 	uint64_t found_old[V_N], found_new[V_N];
 	uint64_t oos_after;  /* further insert refused: device full */
+	uint64_t needs_flush_after; /* further insert needed a flush first */
 	uint64_t failures;
 };
 
@@ -621,6 +622,15 @@ static void verify(struct run *R, struct stats *S, uint8_t *img,
 		return;
 	}
 	r = wodan_insert(w, R->keys + (size_t)ki * KS, KS, val, len);
+	/* even on a clean handle an insert may reorganise the tree (spill)
+	 * and then ask for a flush: flush and retry, as the workload does */
+	for (int t = 0; r == WODAN_E_NEEDS_FLUSH && t < 3; t++) {
+		S->needs_flush_after++;
+		r = wodan_flush(w, NULL);
+		if (!r)
+			r = wodan_insert(w, R->keys + (size_t)ki * KS, KS, val,
+					 len);
+	}
 	int full_dev = 0;
 	if (r == WODAN_E_OUT_OF_SPACE && R->tight) {
 		/* the nearly full runs may leave no room for one more key: then
@@ -767,8 +777,9 @@ static uint64_t replay(struct run *R, struct memdev *d, uint64_t max_cuts)
 	}
 	printf("# replay: %zu writes, %llu cut points of %zu: prefix %llu "
 	       "(old %llu / new %llu), torn %llu (old %llu / new %llu), "
-	       "subset %llu (old %llu / new %llu); %llu further inserts "
-	       "refused (out of space); %llu failures\n",
+	       "subset %llu (old %llu / new %llu); further inserts: %llu "
+	       "refused (out of space), %llu needed a flush first; %llu "
+	       "failures\n",
 	       W, (unsigned long long)chosen, W + 1,
 	       (unsigned long long)S.tested[V_PREFIX],
 	       (unsigned long long)S.found_old[V_PREFIX],
@@ -780,6 +791,7 @@ static uint64_t replay(struct run *R, struct memdev *d, uint64_t max_cuts)
 	       (unsigned long long)S.found_old[V_SUBSET],
 	       (unsigned long long)S.found_new[V_SUBSET],
 	       (unsigned long long)S.oos_after,
+	       (unsigned long long)S.needs_flush_after,
 	       (unsigned long long)S.failures);
 	fflush(stdout);
 	free(want);

@@ -5,12 +5,18 @@
  *
  *  - exhaustion: on small RAM images (bs 4096, ks 16, 40..100 blocks) insert
  *    random keys with ~100-byte values (plus overwrites and deletes), never
- *    flushing until the library says WODAN_E_NEEDS_FLUSH; then flush and go
- *    on, until WODAN_E_OUT_OF_SPACE with nothing dirty.  NEEDS_FLUSH must come
- *    before the first OUT_OF_SPACE; every failed call must leave every key's
- *    lookup (and the whole iteration) as it was; afterwards a flush works,
- *    close + reopen + wodan_check is clean and every acknowledged key is
- *    there with its value.
+ *    flushing until the library says WODAN_E_NEEDS_FLUSH; then flush, retry
+ *    and go on, until a WODAN_E_OUT_OF_SPACE that a flush does not cure.
+ *    On images with a flushed base tree NEEDS_FLUSH must come before the
+ *    first OUT_OF_SPACE (on never-flushed images every dirty node is new and
+ *    a flush frees nothing, so OUT_OF_SPACE may come first); a retry after
+ *    NEEDS_FLUSH + flush must go through within 16 flushes; every failed call
+ *    must leave every key's lookup (and the whole iteration) as it was;
+ *    afterwards a flush works, close + reopen + wodan_check is clean and
+ *    every acknowledged key is there with its value.
+ *  - out of space is final: the same workload, failing when a call refused
+ *    with OUT_OF_SPACE while nodes were dirty goes through after a flush
+ *    (wodan.h: "no room even after a flush").
  *  - value too large, wrong key length, delete without tombstones, read-only
  *    handles: the right error and nothing changes.
  *  - dirty budget: with dirty_bytes = 64 KiB, inserts flush automatically
@@ -221,7 +227,7 @@ struct xstats {
 	uint64_t final_blocks_used;
 };
 
-static void exhaust_one(uint64_t *rng, struct xstats *X)
+static void exhaust_one(uint64_t *rng, struct xstats *X, int strict)
 {
 	uint64_t lsize = 40 + tu_below(rng, 61); /* 40..100 blocks */
 	int tomb = (int)tu_below(rng, 2);
@@ -295,6 +301,8 @@ static void exhaust_one(uint64_t *rng, struct xstats *X)
 			continue;
 		}
 		int first = r, attempts = 0, full = 0, seen_oos_here = 0;
+		char firstmsg[256];
+		snprintf(firstmsg, sizeof firstmsg, "%s", msg);
 		for (;;) {
 			if (r != WODAN_E_NEEDS_FLUSH && r != WODAN_E_OUT_OF_SPACE)
 				fail_msg("%s: unexpected error %s: %s (seed %llu)",
@@ -332,7 +340,10 @@ static void exhaust_one(uint64_t *rng, struct xstats *X)
 				}
 				seen_oos = seen_oos_here = 1;
 			}
-			if (++attempts > 3)
+			/* each round keeps what the failed call reorganised,
+			 * so rounds make progress; the library answers
+			 * OUT_OF_SPACE once nothing is dirty */
+			if (++attempts > 16)
 				fail_msg("%s: still %s after %d flushes: %s "
 					 "(seed %llu)", where, wodan_strerror(r),
 					 attempts - 1, msg,
@@ -356,8 +367,13 @@ static void exhaust_one(uint64_t *rng, struct xstats *X)
 				 wodan_last_error()->message);
 			if (r == 0)
 				break;
-			if (first == WODAN_E_NEEDS_FLUSH)
+			if (first == WODAN_E_NEEDS_FLUSH && attempts == 1) {
 				X->nf_retry_failed++;
+				if (X->nf_retry_failed <= 3)
+					printf("# note: %s: NEEDS_FLUSH (%s), "
+					       "flush, retry: %s (%s)\n", where,
+					       firstmsg, wodan_strerror(r), msg);
+			}
 		}
 		if (del)
 			X->failed_deletes++;
@@ -366,8 +382,19 @@ static void exhaust_one(uint64_t *rng, struct xstats *X)
 		/* the retry went through */
 		X->ok++;
 		m_set(&cur, key, val, len, !del);
-		if (first == WODAN_E_OUT_OF_SPACE)
+		if (first == WODAN_E_OUT_OF_SPACE) {
+			if (strict)
+				fail_msg("%s: OUT_OF_SPACE (\"no room even after "
+					 "a flush\": %s), yet after %d flush(es) "
+					 "the same call succeeded (seed %llu)",
+					 where, firstmsg, attempts,
+					 (unsigned long long)seed);
 			X->oos_retry_ok++;
+			if (X->oos_retry_ok <= 3)
+				printf("# note: %s: OUT_OF_SPACE (%s), flush, "
+				       "retry succeeded after %d flushes\n",
+				       where, firstmsg, attempts);
+		}
 		if (seen_oos && ++after_oos > 500)
 			fail_msg("%s: OUT_OF_SPACE never settles (seed %llu)",
 				 where, (unsigned long long)seed);
@@ -414,7 +441,7 @@ static void test_exhaustion(void **state)
 	uint64_t rounds = tu_env_u64("WODAN_SPACE_ROUNDS", 12);
 	struct xstats X = { 0 };
 	for (uint64_t i = 0; i < rounds; i++)
-		exhaust_one(&rng, &X);
+		exhaust_one(&rng, &X, 0);
 	printf("# exhaustion: %llu images (%llu warmed up), %llu ok ops "
 	       "(%llu overwrites), %llu NEEDS_FLUSH, %llu OUT_OF_SPACE (%llu "
 	       "before any NEEDS_FLUSH, all on cold images), %llu failed "
@@ -430,6 +457,20 @@ static void test_exhaustion(void **state)
 	       (unsigned long long)X.oos_retry_ok,
 	       (unsigned long long)X.nf_retry_failed,
 	       (unsigned long long)X.final_blocks_used);
+}
+
+/* The same workload, strict about the meaning of OUT_OF_SPACE (wodan.h: "no
+ * room even after a flush"; FORMAT.md §3: "out of space (it will not)"):
+ * when a call fails with OUT_OF_SPACE while nodes are dirty, flushing and
+ * retrying the very same call must fail again. */
+static void test_out_of_space_is_final(void **state)
+{
+	(void)state;
+	uint64_t rng = seed ^ 0x11;
+	uint64_t rounds = tu_env_u64("WODAN_SPACE_ROUNDS", 12);
+	struct xstats X = { 0 };
+	for (uint64_t i = 0; i < rounds; i++)
+		exhaust_one(&rng, &X, 1);
 }
 
 /* ---------------------------------------------------- argument errors etc */
@@ -737,6 +778,7 @@ int main(void)
 	seed = tu_seed("test_space");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exhaustion),
+		cmocka_unit_test(test_out_of_space_is_final),
 		cmocka_unit_test(test_value_too_large),
 		cmocka_unit_test(test_bad_key),
 		cmocka_unit_test(test_no_tombstones),

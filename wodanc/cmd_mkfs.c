@@ -15,6 +15,9 @@ static const char mkfs_help[] =
 	"Format DEVICE (a file, a block device, \"file:PATH\" or \"ram:SIZE\")\n"
 	"as an empty wodan image: an empty root tree of generation 1, the\n"
 	"superblock and the preroots.  The image spans the whole device.\n"
+	"Like mke2fs, mkfs first discards every block of the image but block 0\n"
+	"(a file gets holes punched; a device that cannot discard is not an\n"
+	"error), telling the device that the old contents are unused.\n"
 	"\n"
 	"Options:\n"
 	"  --block-size N   block size in bytes, 512 .. 64M, a multiple of 512\n"
@@ -28,6 +31,8 @@ static const char mkfs_help[] =
 	"  --no-tombstones  treat the empty value as an ordinary value, not as a\n"
 	"                   deletion (image readable by the original Wodan)\n"
 	"                   (default: tombstones on)\n"
+	"  --no-discard     do not discard the device before formatting\n"
+	"                   (default: discard)\n"
 	"  -n, --dry-run    print the geometry that would be made; write nothing\n"
 	"  -F, --force      overwrite an existing wodan image (default: refuse)\n"
 	"  --json           print the summary as one JSON object\n"
@@ -40,13 +45,15 @@ static const char mkfs_help[] =
 	"Example:\n"
 	"  wodanc mkfs img --size 64M --block-size 4K --key-size 32\n";
 
-enum { OPT_BS = 256, OPT_KS, OPT_SIZE, OPT_NO_TOMB, OPT_JSON };
+enum { OPT_BS = 256, OPT_KS, OPT_SIZE, OPT_NO_TOMB, OPT_JSON,
+	OPT_NO_DISCARD };
 
 static const struct option mkfs_opts[] = {
 	{ "block-size", required_argument, NULL, OPT_BS },
 	{ "key-size", required_argument, NULL, OPT_KS },
 	{ "size", required_argument, NULL, OPT_SIZE },
 	{ "no-tombstones", no_argument, NULL, OPT_NO_TOMB },
+	{ "no-discard", no_argument, NULL, OPT_NO_DISCARD },
 	{ "dry-run", no_argument, NULL, 'n' },
 	{ "force", no_argument, NULL, 'F' },
 	{ "json", no_argument, NULL, OPT_JSON },
@@ -61,6 +68,7 @@ struct mkfs_result {
 	uint32_t bs, ks, max_value;
 	uint64_t blocks;
 	int tombstones;
+	int discard;                  /* discard blocks 1..N-1 first */
 	struct wodan_info info;       /* valid when have_info */
 };
 
@@ -224,6 +232,7 @@ static int do_mkfs(struct mkfs_result *r, int missing, uint64_t size_bytes,
 	p.block_size_bytes = r->bs;
 	p.key_size_bytes = r->ks;
 	p.tombstones = r->tombstones;
+	p.discard = r->discard;
 	p.logical_size_blocks = size_bytes / r->bs; /* 0: whole device */
 	rc = wodan_mkfs(be, &p, NULL);
 	if (rc < 0) {
@@ -269,6 +278,7 @@ int cmd_mkfs(int argc, char **argv)
 	r.bs = WODAN_DEFAULT_BLOCK_SIZE;
 	r.ks = WODAN_DEFAULT_KEY_SIZE;
 	r.tombstones = 1;
+	r.discard = 1;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":nFh", mkfs_opts, NULL)) != -1) {
 		switch (c) {
@@ -296,6 +306,7 @@ int cmd_mkfs(int argc, char **argv)
 			size_bytes = v;
 			break;
 		case OPT_NO_TOMB: r.tombstones = 0; break;
+		case OPT_NO_DISCARD: r.discard = 0; break;
 		case 'n': dry = 1; break;
 		case 'F': force = 1; break;
 		case OPT_JSON: json = 1; break;
