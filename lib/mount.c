@@ -71,16 +71,42 @@ static uint64_t next_block(const struct wodan *w, uint64_t L)
 	return L + 1 >= w->g.lsize ? 1 : L + 1;
 }
 
+/* Is block L a root candidate (type 1, our fsid, valid CRC)?  The header is
+ * read first with one I/O-size read, so the many blocks that are children,
+ * zeros or garbage cost io_size bytes, not a whole block (a 256 KiB image
+ * reopened after a million inserts read 1,715 whole blocks for a 578-block
+ * tree before this).  1 yes (*gen set), 0 no, negative on I/O error. */
+static int root_candidate(struct wodan *w, uint64_t L, uint64_t *gen)
+{
+	uint32_t io = w->be->io_size_bytes > 512 ? w->be->io_size_bytes : 512;
+	if (io < w->g.bs) {
+		int r = w->be->read(w->be, L * w->g.bs, w->blk, io);
+		w->st.bytes_read += io;
+		/* an unreadable block might be the newest root: fail rather
+		 * than silently mount an older one */
+		if (r)
+			return wd_err_block(WODAN_E_IO_READ, L,
+					    "read of block %llu failed: %s",
+					    (unsigned long long)L, strerror(-r));
+		if (!wd_node_peek_root(&w->g, w->blk, gen))
+			return 0;
+	}
+	int r = wd_read_block_raw(w, L, w->blk);
+	if (r < 0)
+		return r;
+	return r == 1 && wd_node_peek_root(&w->g, w->blk, gen);
+}
+
 /* First root candidate at or after s (circularly).  1 found, 0 none after a
  * full lap, negative on I/O error. */
 static int scan(struct wodan *w, uint64_t s, uint64_t *L, uint64_t *gen)
 {
 	uint64_t x = s;
 	do {
-		int r = wd_read_block_raw(w, x, w->blk);
+		int r = root_candidate(w, x, gen);
 		if (r < 0)
 			return r;
-		if (r == 1 && wd_node_peek_root(&w->g, w->blk, gen)) {
+		if (r) {
 			*L = x;
 			return 1;
 		}
@@ -139,11 +165,8 @@ int wd_list_roots(struct wodan *w, uint64_t *Ls, uint64_t *gens, int max)
 	int n = 0;
 	for (uint64_t L = 1; L < w->g.lsize; L++) {
 		uint64_t gen;
-		int r = wd_read_block_raw(w, L, w->blk);
-		if (r < 0)
-			continue; /* unreadable block: not a candidate */
-		if (r != 1 || !wd_node_peek_root(&w->g, w->blk, &gen) || gen == 0)
-			continue;
+		if (root_candidate(w, L, &gen) != 1 || gen == 0)
+			continue; /* unreadable blocks are skipped here */
 		/* insertion into the sorted (descending) top list */
 		int i = n < max ? n++ : max - 1;
 		if (i == max - 1 && n == max && gens[i] >= gen)
