@@ -141,7 +141,9 @@ struct wodan_open_opts {
 	unsigned flags;              /* WODAN_OPEN_* */
 	uint32_t expect_block_size_bytes; /* 0 = accept the superblock's */
 	uint32_t expect_key_size_bytes;   /* 0 = accept the superblock's */
-	uint64_t cache_bytes;        /* clean-node cache budget; 0 = 64 MiB */
+	uint64_t cache_bytes;        /* clean-node cache budget; 0 = 256 MiB
+				      * (a 1M-key index of 45-byte entries
+				      * takes about 110 MiB in memory) */
 	uint64_t dirty_bytes;        /* dirty-node budget; 0 = 64 MiB */
 	uint32_t max_fanout;         /* child links per inner node our splits
 				      * allow; 0 = WODAN_DEFAULT_FANOUT; never

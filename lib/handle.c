@@ -9,7 +9,8 @@
 #include "tree.h"
 #include "blockio.h"
 
-#define DEFAULT_BUDGET (64ull << 20)
+#define DEFAULT_CACHE (256ull << 20)
+#define DEFAULT_DIRTY (64ull << 20)
 
 /*
  * After a rollback to root candidate `chosen`, the damaged newer roots are
@@ -72,8 +73,8 @@ int wodan_open(struct wodan_backend *be, const struct wodan_open_opts *opts,
 	r = wd_handle_new(be, o.flags, &g, &w);
 	if (r)
 		return r;
-	w->cache_budget = o.cache_bytes ? o.cache_bytes : DEFAULT_BUDGET;
-	w->dirty_budget = o.dirty_bytes ? o.dirty_bytes : DEFAULT_BUDGET;
+	w->cache_budget = o.cache_bytes ? o.cache_bytes : DEFAULT_CACHE;
+	w->dirty_budget = o.dirty_bytes ? o.dirty_bytes : DEFAULT_DIRTY;
 	uint32_t fan = o.max_fanout ? o.max_fanout : WODAN_DEFAULT_FANOUT;
 	if (fan < w->max_fanout)
 		w->max_fanout = fan < 2 ? 2 : fan;

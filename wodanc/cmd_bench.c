@@ -82,7 +82,7 @@ static const char bench_help[] =
 	"  --block-size BYTES block size (default 256K)\n"
 	"  --key-size N       key size in bytes, 8 .. 255\n"
 	"  --value-size N     value size in bytes\n"
-	"  --cache BYTES      clean-node cache budget (default 64M)\n"
+	"  --cache BYTES      clean-node cache budget (default 256M)\n"
 	"  --dirty BYTES      dirty-node budget (default 64M)\n"
 	"  --fanout N         maximum child links per inner node (default: the\n"
 	"                     layout's capacity)\n"
@@ -205,7 +205,8 @@ static const struct workload workloads[] = {
 
 #define N_WORKLOADS (sizeof workloads / sizeof workloads[0])
 #define FILLSYNC_OPS 10000u
-#define DEFAULT_BUDGET (64ull << 20) /* wodan_open_opts cache/dirty 0 */
+#define DEFAULT_CACHE (256ull << 20) /* wodan_open_opts cache_bytes 0 */
+#define DEFAULT_BUDGET (64ull << 20) /* wodan_open_opts dirty_bytes 0 */
 
 /* ---------------------------------------------------------------- state */
 
@@ -761,7 +762,7 @@ static void print_header(struct bench *b, const struct wodan_info *in)
 	char bs[32], cache[32], dirty[32];
 
 	cli_human_size(b->bs, bs, sizeof bs);
-	cli_human_size(b->cache ? b->cache : DEFAULT_BUDGET, cache,
+	cli_human_size(b->cache ? b->cache : DEFAULT_CACHE, cache,
 		       sizeof cache);
 	cli_human_size(b->dirty ? b->dirty : DEFAULT_BUDGET, dirty,
 		       sizeof dirty);
@@ -875,7 +876,7 @@ static void report(struct bench *b, const struct phase *p)
 	cj_u64(&j, "value_size", b->vs);
 	cj_str(&j, "device", b->label);
 	cj_u64(&j, "seed", b->seed);
-	cj_u64(&j, "cache", b->cache ? b->cache : DEFAULT_BUDGET);
+	cj_u64(&j, "cache", b->cache ? b->cache : DEFAULT_CACHE);
 	cj_u64(&j, "dirty", b->dirty ? b->dirty : DEFAULT_BUDGET);
 	cj_u64(&j, "fanout", in.max_fanout);
 	cj_u64(&j, "flush_every", b->flush_every);
