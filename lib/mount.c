@@ -168,9 +168,13 @@ int wd_list_roots(struct wodan *w, uint64_t *Ls, uint64_t *gens, int max)
 		if (root_candidate(w, L, &gen) != 1 || gen == 0)
 			continue; /* unreadable blocks are skipped here */
 		/* insertion into the sorted (descending) top list */
-		int i = n < max ? n++ : max - 1;
-		if (i == max - 1 && n == max && gens[i] >= gen)
-			continue;
+		int i;
+		if (n < max)
+			i = n++;
+		else if (gens[max - 1] >= gen)
+			continue; /* older than every kept candidate */
+		else
+			i = max - 1;
 		while (i > 0 && gens[i - 1] < gen) {
 			gens[i] = gens[i - 1];
 			Ls[i] = Ls[i - 1];
