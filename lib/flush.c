@@ -10,6 +10,7 @@
 struct written {
 	struct wd_node **v;
 	size_t n, cap;
+	uint64_t failed;   /* block allocated for a write that failed, or 0 */
 };
 
 static int push(struct written *wr, struct wd_node *n)
@@ -42,10 +43,10 @@ static int write_node(struct wodan *w, struct wd_node *n, struct written *wr)
 	wd_node_encode(&w->g, n, gen,
 		       (w->flags & WODAN_OPEN_MAGIC_CRC_WRITE) != 0, w->blk);
 	int r = wd_write_block(w, L, w->blk);
-	if (r)
-		/* L may hold a partial write: it stays used until the next
-		 * successful flush is durable (see wd_flush) */
-		return wd_sm_defer_free(&w->sm, L) ? WODAN_E_NOMEM : r;
+	if (r) {
+		wr->failed = L; /* wd_flush decides when L is free again */
+		return r;
+	}
 	n->flush_addr = L;
 	return push(wr, n);
 }
@@ -73,32 +74,59 @@ int wd_flush(struct wodan *w)
 	if (!root->dirty)
 		return 0;
 	struct written wr = { 0 };
-	uint64_t first_gen = w->next_gen;
+	uint64_t first_gen = w->next_gen, cursor0 = w->sm.cursor;
+	int root_tried = 0;
 	int r = write_subtree(w, root, &wr);
 	if (!r && wr.n)
 		r = wd_barrier(w);
-	if (!r)
+	if (!r) {
+		root_tried = 1;
 		r = write_node(w, root, &wr);
+	}
 	if (!r)
 		r = wd_barrier(w);
 	if (r) {
-		/* Restore the old addresses in the parents of written nodes.
-		 * The new blocks stay used -- this attempt's root may have
-		 * reached the disk and be found by a mount -- until the next
-		 * successful flush is durable: they join the pending frees,
-		 * which only a successful flush releases.  Keeping them used
-		 * for longer (until the next mount) would leave a stale root
-		 * candidate that later laps of the allocator skip, breaking
-		 * the increasing run of generations the root search bisects
-		 * (found by tests/test_trim.c). */
+		/* Restore the old addresses in the parents of written nodes,
+		 * then decide about the blocks this attempt took.
+		 *
+		 * Failed before the root write: no root references them, so
+		 * they are free at once and the allocator rewinds, so that
+		 * the retry writes the same blocks in the same order.  Left
+		 * allocated, a block whose write failed keeps its old content
+		 * -- possibly an old root or preroot -- in a place the
+		 * allocator has passed, which breaks the rising run of root
+		 * generations the root search bisects (tests/test_crash.c,
+		 * B1), and repeated failures would use the space up (B3).
+		 *
+		 * Failed at or after the root write: that root may be on the
+		 * disk and a mount may pick it, so its children stay used
+		 * until the next successful flush is durable (the pending
+		 * frees).  When the root write itself failed, the allocator
+		 * rewinds to that block so the retry overwrites whatever it
+		 * holds (an old root would otherwise sit, stale, among newer
+		 * ones); losing a root that half-landed costs nothing, since
+		 * its flush was never acknowledged. */
 		for (size_t i = 0; i < wr.n; i++) {
 			struct wd_node *n = wr.v[i];
 			if (n->parent) {
 				uint32_t k = wd_link_route(n->parent, w->g.ks, n->hi);
 				n->parent->laddr[k] = n->addr;
 			}
-			if (wd_sm_defer_free(&w->sm, n->flush_addr))
-				r = WODAN_E_NOMEM;
+		}
+		if (!root_tried) {
+			for (size_t i = 0; i < wr.n; i++)
+				wd_sm_clear(&w->sm, wr.v[i]->flush_addr);
+			if (wr.failed)
+				wd_sm_clear(&w->sm, wr.failed);
+			w->sm.cursor = cursor0;
+		} else {
+			for (size_t i = 0; i < wr.n; i++)
+				if (wd_sm_defer_free(&w->sm, wr.v[i]->flush_addr))
+					r = WODAN_E_NOMEM;
+			if (wr.failed) {
+				wd_sm_clear(&w->sm, wr.failed);
+				w->sm.cursor = wr.failed;
+			}
 		}
 		free(wr.v);
 		return r;

@@ -76,22 +76,40 @@ static uint64_t next_block(const struct wodan *w, uint64_t L)
  * zeros or garbage cost io_size bytes, not a whole block (a 256 KiB image
  * reopened after a million inserts read 1,715 whole blocks for a 578-block
  * tree before this).  1 yes (*gen set), 0 no, negative on I/O error. */
+/* A header that is one flipped bit away from a root's: type 1 with a
+ * foreign fsid, or our fsid with a type byte that is neither 1 nor 2 (one
+ * bit flip of 0x01 never gives 0x02, so children are not suspects). */
+static int almost_root(const struct wodan *w, const uint8_t *blk)
+{
+	int fsid_ok = !memcmp(blk + 9, w->g.fsid, 16);
+	return (blk[0] == 1 && !fsid_ok) || (fsid_ok && blk[0] != 1 && blk[0] != 2);
+}
+
 static int root_candidate(struct wodan *w, uint64_t L, uint64_t *gen)
 {
 	uint32_t io = w->be->io_size_bytes > 512 ? w->be->io_size_bytes : 512;
+	/* a transient read error must not hide the newest root, which would
+	 * silently mount an older one (FORMAT.md §2: one re-read): a header
+	 * or a CRC that almost matches is read once more */
 	if (io < w->g.bs) {
-		int r = w->be->read(w->be, L * w->g.bs, w->blk, io);
-		w->st.bytes_read += io;
-		/* an unreadable block might be the newest root: fail rather
-		 * than silently mount an older one */
-		if (r)
-			return wd_err_block(WODAN_E_IO_READ, L,
-					    "read of block %llu failed: %s",
-					    (unsigned long long)L, strerror(-r));
-		if (!wd_node_peek_root(&w->g, w->blk, gen))
-			return 0;
+		for (int attempt = 0;; attempt++) {
+			int r = w->be->read(w->be, L * w->g.bs, w->blk, io);
+			w->st.bytes_read += io;
+			if (r)
+				return wd_err_block(WODAN_E_IO_READ, L,
+						    "read of block %llu failed: %s",
+						    (unsigned long long)L,
+						    strerror(-r));
+			if (wd_node_peek_root(&w->g, w->blk, gen))
+				break;
+			if (attempt || !almost_root(w, w->blk))
+				return 0;
+		}
 	}
 	int r = wd_read_block_raw(w, L, w->blk);
+	if (r == 0 && (wd_node_peek_root(&w->g, w->blk, gen) ||
+		       almost_root(w, w->blk)))
+		r = wd_read_block_raw(w, L, w->blk);
 	if (r < 0)
 		return r;
 	return r == 1 && wd_node_peek_root(&w->g, w->blk, gen);

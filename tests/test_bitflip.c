@@ -1,0 +1,1198 @@
+/*
+ * test_bitflip.c -- corruption suite (FORMAT.md §2 "a CRC mismatch is
+ * reported with the block address", §3 "roll back"; issue 3 "Corruption").
+ *
+ * A small image (bs 4096, ks 8, 80 blocks, fanout 4: depth 3, 25-35 live
+ * blocks, the circular log wrapped) is built over 13 flushes, with
+ * overwrites and deletes.  The test walks the tree itself (an oracle
+ * independent of the library: it parses the on-disk format of SPEC §5 and
+ * checks CRC-32C with its own table), so it knows every live block, its key
+ * range, and for each one a "probe" key -- a key never written, inside the
+ * block's range, whose lookup must read the block.
+ *
+ *   exhaustive  every 1-bit flip of every live block (under the sanitizers:
+ *               of the root, one node per inner level and three leaves):
+ *               the lookup of the block's probe key, through a handle whose
+ *               clean cache is empty so that every lookup re-reads its path,
+ *               returns WODAN_E_BAD_CRC with wodan_last_error()->block == the
+ *               block.  A flipped root makes mount fall back to the previous
+ *               root (a damaged root cannot be told from a torn root write,
+ *               FORMAT.md §3): always exactly that intact older generation,
+ *               never the newest one and never wrong data;
+ *   sampled     random 1-, 2- and 3-bit flips of every live block (fast check
+ *               as above; CRC-32C has Hamming distance >= 4 at this length,
+ *               so every one must be caught), and per block a sample with
+ *               the full check: mount without fast scan fails with BAD_CRC
+ *               naming the block; with fast scan, lookups of every key
+ *               return the right value or BAD_CRC naming the block (never
+ *               wrong data) and iteration never yields wrong data;
+ *               wodan_check returns 1 and reports the block (root: the
+ *               fallback generation, clean); `wodanc check` exits 4 naming
+ *               the block (when $WODANC is set, as in make check);
+ *   transient   a read that flips bits once (tests/fault_backend.c) is
+ *               retried: lookups succeed; twice: BAD_CRC naming the block.
+ *               One transient flip of the newest root while mount searches
+ *               for it should not matter either (FORMAT.md §2); known
+ *               library bug B2 (see test_crash.c) makes it matter: counted,
+ *               a failure only with WODAN_STRICT=1;
+ *   rollback    damaging blocks of the newest trees: wodan_check lists
+ *               exactly the older generations whose trees are intact (the
+ *               oracle: every block of that flush's tree still holds what
+ *               the flush wrote), WODAN_OPEN_ROLLBACK opens the newest of
+ *               them with exactly that flush's contents (or refuses when none
+ *               is left), `wodanc check --rollback` exits 4; cases: a leaf
+ *               or an inner node only the newest tree has, blocks of the two
+ *               newest trees, a block shared by the three newest trees.
+ *
+ * WODAN_SEED replays.  WODAN_BITFLIP_EXHAUSTIVE=all|some chooses the
+ * exhaustive blocks; WODAN_BITFLIP_SAMPLES (default 600, 150 under the
+ * sanitizers) the random flips per live block; WODAN_BITFLIP_FULL (default
+ * 12) the full checks per live block.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <errno.h>
+#include <sys/random.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "testutil.h"
+#include "fault_backend.h"
+
+#define BS 4096u
+#define KS 8u
+#define CL (KS + 8u)
+#define LSIZE 80u
+#define NKEYS 700u          /* model keys use even pool slots */
+#define NSLOT (2 * NKEYS + 2)
+#define MAXGEN 64
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
+
+static uint64_t seed;
+static uint64_t mkfs_rng = 1;
+
+ssize_t getrandom(void *buf, size_t len, unsigned flags)
+{
+	(void)flags;
+	uint8_t *p = buf;
+	for (size_t i = 0; i < len; i++)
+		p[i] = (uint8_t)tu_splitmix(&mkfs_rng);
+	return (ssize_t)len;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* ----------------------------------------------------------- CRC oracle */
+
+static uint32_t crc_tab[256];
+
+static void crc_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+		crc_tab[i] = c;
+	}
+}
+
+/* SPEC §4: a unit is valid when the CRC-32C of all its bytes is ~0. */
+static int crc_ok(const uint8_t *p, size_t n)
+{
+	uint32_t c = 0xFFFFFFFFu;
+	for (size_t i = 0; i < n; i++)
+		c = crc_tab[(c ^ p[i]) & 0xff] ^ (c >> 8);
+	return (c ^ 0xFFFFFFFFu) == 0xFFFFFFFFu;
+}
+
+/* --------------------------------------------------------- RAM device */
+
+struct memdev {
+	struct wodan_backend be;
+	uint8_t *mem;
+};
+
+static int md_read(struct wodan_backend *be, uint64_t off, void *buf,
+		   size_t len)
+{
+	if (off > be->size_bytes || len > be->size_bytes - off)
+		return -EINVAL;
+	memcpy(buf, ((struct memdev *)be)->mem + off, len);
+	return 0;
+}
+
+static int md_write(struct wodan_backend *be, uint64_t off, const void *buf,
+		    size_t len)
+{
+	if (off > be->size_bytes || len > be->size_bytes - off)
+		return -EINVAL;
+	memcpy(((struct memdev *)be)->mem + off, buf, len);
+	return 0;
+}
+
+static int md_discard(struct wodan_backend *be, uint64_t off, uint64_t len)
+{
+	if (off > be->size_bytes || len > be->size_bytes - off)
+		return -EINVAL;
+	memset(((struct memdev *)be)->mem + off, 0, len);
+	return 0;
+}
+
+static void md_init(struct memdev *d, uint8_t *mem)
+{
+	memset(d, 0, sizeof *d);
+	d->be.abi_version = WODAN_BACKEND_ABI_VERSION;
+	d->be.name = "bitflip-ram";
+	d->be.ctx = d;
+	d->be.size_bytes = (uint64_t)LSIZE * BS;
+	d->be.io_size_bytes = 512;
+	d->be.phys_sector_bytes = 512;
+	d->be.read = md_read;
+	d->be.write = md_write;
+	d->be.discard = md_discard;
+	d->mem = mem;
+}
+
+/* ------------------------------------------------------- keys, model */
+
+/* Pool slot i -> key, ascending in i.  Model keys: even slots; probe
+ * keys (never written): odd slots. */
+static void mkkey(uint32_t i, uint8_t *k)
+{
+	uint64_t s = i * 0x9e3779b97f4a7c15ull;
+	uint64_t x = ((uint64_t)(i + 1) << 40) | (tu_splitmix(&s) & 0xffffffffffull);
+	for (int b = 0; b < 8; b++)
+		k[b] = (uint8_t)(x >> (56 - 8 * b));
+}
+
+static void gen_val(uint32_t k, uint32_t ver, uint32_t len, uint8_t *out)
+{
+	uint64_t s = ((uint64_t)k << 32) ^ ver ^ 0xb17f11bull;
+	for (uint32_t b = 0; b < len; b += 8) {
+		uint64_t x = tu_splitmix(&s);
+		uint32_t n = len - b < 8 ? len - b : 8;
+		memcpy(out + b, &x, n);
+	}
+}
+
+struct ent {
+	uint32_t ver, len;
+};
+
+struct genrec {
+	uint64_t gen, root;
+	uint8_t *image;     /* the whole image right after that flush */
+	struct ent model[NKEYS];
+	/* the tree right after that flush: blocks and their generations */
+	uint64_t nblk;
+	uint64_t blk[LSIZE], bgen[LSIZE];
+};
+
+static uint8_t *img;          /* the image */
+static struct genrec *gens;   /* per flush (index 0: after the 1st) */
+static int ngens;
+static uint64_t newest_gen, newest_root;
+static uint8_t fsid[16];
+
+/* ---------------------------------------------------- the tree oracle */
+
+struct node_info {
+	uint64_t L, gen;
+	int is_root;
+	uint32_t rdepth;
+	uint8_t lo[KS], hi[KS];
+	int has_lo;
+	uint32_t probe;     /* odd pool slot inside (lo, hi] */
+	int parent;         /* index in nodes[], -1 for the root */
+};
+
+static struct node_info nodes[LSIZE];
+static int nnodes;
+
+static uint64_t le64(const uint8_t *p)
+{
+	uint64_t x = 0;
+	for (int i = 7; i >= 0; i--)
+		x = (x << 8) | p[i];
+	return x;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+/* Parse the node at L (SPEC §5) and recurse.  Returns 0 when the subtree
+ * is well formed as far as the oracle checks (CRC, type, fsid, decreasing
+ * generations, link addresses). */
+static int oracle_walk(const uint8_t *im, uint64_t L, int is_root,
+		       uint32_t rdepth, const uint8_t *lo, const uint8_t *hi,
+		       uint64_t parent_gen, int parent, int record)
+{
+	if (L == 0 || L >= LSIZE)
+		return -1;
+	const uint8_t *b = im + L * BS;
+	if (!crc_ok(b, BS) || b[0] != (is_root ? 1 : 2) ||
+	    memcmp(b + 9, fsid, 16))
+		return -1;
+	uint64_t gen = le64(b + 1);
+	if (gen >= parent_gen)
+		return -1;
+	uint32_t hdr = is_root ? 33 : 29;
+	if (is_root)
+		rdepth = le32(b + 29);
+	uint32_t n = le32(b + 25), off = hdr;
+	for (uint32_t i = 0; i < n; i++) {
+		if (off + KS + 2 > BS - 4)
+			return -1;
+		off += KS + 2 + (b[off + KS] | b[off + KS + 1] << 8);
+	}
+	int me = -1;
+	if (record) {
+		me = nnodes++;
+		struct node_info *ni = &nodes[me];
+		ni->L = L;
+		ni->gen = gen;
+		ni->is_root = is_root;
+		ni->rdepth = rdepth;
+		ni->has_lo = lo != NULL;
+		if (lo)
+			memcpy(ni->lo, lo, KS);
+		memset(ni->hi, 0xff, KS);
+		if (hi)
+			memcpy(ni->hi, hi, KS);
+		ni->parent = parent;
+		ni->probe = UINT32_MAX;
+		for (uint32_t s = 1; s < NSLOT; s += 2) {
+			uint8_t k[KS];
+			mkkey(s, k);
+			if ((!lo || memcmp(k, lo, KS) > 0) &&
+			    memcmp(k, ni->hi, KS) <= 0) {
+				ni->probe = s;
+				break;
+			}
+		}
+	}
+	if (rdepth == 0)
+		return 0;
+	const uint8_t *prev = lo;
+	for (uint32_t s = 0;; s++) {
+		uint32_t at = BS - 4 - (s + 1) * CL;
+		if (at < off || at > BS)
+			break;
+		uint64_t child = le64(b + at + KS);
+		if (child == 0)
+			break;
+		if (oracle_walk(im, child, 0, rdepth - 1, prev, b + at, gen, me,
+				record))
+			return -1;
+		prev = b + at;
+	}
+	return 0;
+}
+
+/* The blocks of the tree rooted at L, with their generations. */
+static int tree_blocks(const uint8_t *im, uint64_t L, struct genrec *g)
+{
+	nnodes = 0;
+	int r = oracle_walk(im, L, 1, 0, NULL, NULL, UINT64_MAX, -1, 1);
+	g->nblk = (uint64_t)nnodes;
+	for (int i = 0; i < nnodes; i++) {
+		g->blk[i] = nodes[i].L;
+		g->bgen[i] = nodes[i].gen;
+	}
+	return r;
+}
+
+/* Is the tree of flush record g still on the device, untouched? */
+static int intact(const uint8_t *im, const struct genrec *g)
+{
+	for (uint64_t i = 0; i < g->nblk; i++) {
+		const uint8_t *b = im + g->blk[i] * BS;
+		if (!crc_ok(b, BS) || le64(b + 1) != g->bgen[i])
+			return 0;
+	}
+	return 1;
+}
+
+/* ------------------------------------------------------------- setup */
+
+static void build_image(void)
+{
+	crc_init();
+	img = calloc(LSIZE, BS);
+	gens = calloc(MAXGEN, sizeof *gens);
+	struct memdev d;
+	md_init(&d, img);
+	uint64_t rng = seed;
+	mkfs_rng = tu_splitmix(&rng);
+	struct wodan_mkfs_params p = { .block_size_bytes = BS,
+				       .key_size_bytes = KS, .tombstones = 1 };
+	assert_int_equal(wodan_mkfs(&d.be, &p, NULL), 0);
+	struct wodan_open_opts o = { .max_fanout = 4 };
+	wodan_t *w;
+	assert_int_equal(wodan_open(&d.be, &o, &w), 0);
+	struct wodan_info info;
+	wodan_get_info(w, &info);
+	memcpy(fsid, info.fsid, 16);
+	struct ent cur[NKEYS] = { { 0, 0 } };
+	uint8_t key[KS], val[512];
+	/* record 0: the empty root mkfs wrote (a root candidate too) */
+	gens[0].gen = info.generation;
+	gens[0].root = info.root_block;
+	assert_int_equal(tree_blocks(img, info.root_block, &gens[0]), 0);
+	ngens = 1;
+	uint32_t ver = 0;
+	for (int f = 0; f < 12; f++) {
+		uint32_t nops = f < 6 ? 110 : f < 9 ? 30 : 100;
+		for (uint32_t j = 0; j < nops; j++) {
+			uint32_t k = (uint32_t)tu_below(&rng, NKEYS);
+			mkkey(2 * k, key);
+			if (f >= 6 && tu_below(&rng, 5) == 0) {
+				assert_int_equal(wodan_delete(w, key, KS), 0);
+				cur[k].ver = 0;
+				continue;
+			}
+			uint32_t len = 20 + (uint32_t)tu_below(&rng, 180);
+			gen_val(2 * k, ++ver, len, val);
+			assert_int_equal(wodan_insert(w, key, KS, val, len), 0);
+			cur[k].ver = ver;
+			cur[k].len = len;
+		}
+		uint64_t g;
+		assert_int_equal(wodan_flush(w, &g), 0);
+		wodan_get_info(w, &info);
+		struct genrec *gr = &gens[ngens++];
+		gr->gen = g;
+		gr->root = info.root_block;
+		memcpy(gr->model, cur, sizeof cur);
+		assert_int_equal(tree_blocks(img, info.root_block, gr), 0);
+		gr->image = malloc((size_t)LSIZE * BS);
+		memcpy(gr->image, img, (size_t)LSIZE * BS);
+	}
+	assert_int_equal(wodan_close(w), 0);
+	newest_gen = gens[ngens - 1].gen;
+	newest_root = gens[ngens - 1].root;
+	/* the node list of the newest tree (tree_blocks left it there) */
+	assert_int_equal(tree_blocks(img, newest_root, &gens[ngens - 1]), 0);
+	uint32_t depth = 0;
+	for (int i = 0; i < nnodes; i++)
+		if (nodes[i].is_root)
+			depth = nodes[i].rdepth;
+	printf("# image: %u blocks of %u, %d flushes, newest gen %llu root "
+	       "%llu, depth %u, %d live blocks\n", LSIZE, BS, ngens,
+	       (unsigned long long)newest_gen, (unsigned long long)newest_root,
+	       depth, nnodes);
+	fflush(stdout);
+	assert_true(depth >= 2);
+	assert_true(nnodes >= 10);
+}
+
+/* ------------------------------------------------------------ checks */
+
+struct cnt {
+	uint64_t tried, detected, failures;
+};
+
+static void fail_at(struct cnt *c, const char *fmt, ...)
+{
+	c->failures++;
+	if (c->failures > 20)
+		return;
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	printf("# FAIL (seed %llu): %s\n", (unsigned long long)seed, msg);
+	fflush(stdout);
+}
+
+static void flip(uint64_t L, const uint32_t *bits, int nb)
+{
+	for (int i = 0; i < nb; i++)
+		img[L * BS + bits[i] / 8] ^= (uint8_t)(1u << (bits[i] % 8));
+}
+
+static int model_key(uint32_t slot, const struct ent *m, uint8_t *val,
+		     uint32_t *len)
+{
+	if ((slot & 1) || slot / 2 >= NKEYS)
+		return 0;
+	const struct ent *e = &m[slot / 2];
+	if (!e->ver)
+		return 0;
+	gen_val(slot, e->ver, e->len, val);
+	*len = e->len;
+	return 1;
+}
+
+struct cmpctx {
+	const struct ent *m;
+	uint32_t next; /* next slot */
+	int bad;
+	uint8_t vbuf[512];
+};
+
+static int cmp_cb(void *arg, const uint8_t *key, const uint8_t *val,
+		  size_t len)
+{
+	struct cmpctx *c = arg;
+	for (;; c->next++) {
+		if (c->next >= NSLOT) {
+			c->bad = 1;
+			return 1;
+		}
+		uint32_t l;
+		if (!model_key(c->next, c->m, c->vbuf, &l))
+			continue;
+		uint8_t k[KS];
+		mkkey(c->next, k);
+		if (memcmp(k, key, KS) || l != len || memcmp(val, c->vbuf, len)) {
+			c->bad = 1;
+			return 1;
+		}
+		c->next++;
+		return 0;
+	}
+}
+
+/* 0: the whole contents of w equal m; 1: they differ; <0: iterate error */
+static int equals_model(wodan_t *w, const struct ent *m)
+{
+	struct cmpctx c = { .m = m };
+	int r = wodan_iterate(w, NULL, NULL, cmp_cb, &c);
+	if (c.bad)
+		return 1;
+	if (r)
+		return r;
+	uint32_t l;
+	for (; c.next < NSLOT; c.next++)
+		if (model_key(c.next, m, c.vbuf, &l))
+			return 1;
+	return 0;
+}
+
+static const struct genrec *gen_rec(uint64_t g)
+{
+	for (int i = 0; i < ngens; i++)
+		if (gens[i].gen == g)
+			return &gens[i];
+	return NULL;
+}
+
+/* What a mount finds when the newest root is unreadable: computed once
+ * (fallback_gen), then every root flip must give exactly that. */
+static uint64_t fallback_gen, fallback_root;
+
+static int run_cli(const char *args, uint64_t L, int want_exit)
+{
+	const char *wc = getenv("WODANC");
+	if (!wc || access(wc, X_OK))
+		return -1;
+	char path[] = "/tmp/wodan-bitflip-XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, img, (size_t)LSIZE * BS);
+	close(fd);
+	if (n != (ssize_t)LSIZE * BS) {
+		unlink(path);
+		return -1;
+	}
+	char cmd[1024], out[] = "/tmp/wodan-bitflip-out-XXXXXX";
+	int ofd = mkstemp(out);
+	close(ofd);
+	snprintf(cmd, sizeof cmd, "'%s' check %s 'file:%s' >'%s' 2>&1", wc,
+		 args, path, out);
+	int st = system(cmd);
+	int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	char needle[64], buf[8192] = { 0 };
+	snprintf(needle, sizeof needle, "block %llu", (unsigned long long)L);
+	FILE *f = fopen(out, "r");
+	size_t got = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[got] = 0;
+	unlink(path);
+	unlink(out);
+	int ok = code == want_exit && (L == 0 || strstr(buf, needle));
+	if (!ok)
+		printf("# wodanc check %s: exit %d (want %d), output:\n%s", args,
+		       code, want_exit, buf);
+	return ok ? 0 : 1;
+}
+
+/* Full check of a flip of node index ni (bits already flipped). */
+static int full_check(int ni, struct cnt *c, int cli)
+{
+	const struct node_info *n = &nodes[ni];
+	const struct genrec *newest = &gens[ngens - 1];
+	struct memdev d;
+	md_init(&d, img);
+	int bad = 0;
+	/* 1. mount with the full walk */
+	wodan_t *w = NULL;
+	struct wodan_open_opts o = { .cache_bytes = 1 };
+	int r = wodan_open(&d.be, &o, &w);
+	if (n->is_root) {
+		struct wodan_info info;
+		if (r == 0)
+			wodan_get_info(w, &info);
+		if (r || info.generation != fallback_gen ||
+		    info.root_block != fallback_root) {
+			fail_at(c, "root flip: mount %s gen %llu, want the "
+				"fallback gen %llu", wodan_strerror(r),
+				r ? 0ull : (unsigned long long)info.generation,
+				(unsigned long long)fallback_gen);
+			bad = 1;
+		} else if (equals_model(w, gen_rec(fallback_gen)->model)) {
+			fail_at(c, "root flip: the fallback generation %llu "
+				"has wrong contents",
+				(unsigned long long)fallback_gen);
+			bad = 1;
+		}
+		wodan_abandon(w);
+	} else {
+		if (r != WODAN_E_BAD_CRC || wodan_last_error()->block != n->L) {
+			fail_at(c, "block %llu flipped: full mount gave %s "
+				"block %llu", (unsigned long long)n->L,
+				wodan_strerror(r),
+				(unsigned long long)wodan_last_error()->block);
+			bad = 1;
+		}
+		wodan_abandon(w);
+		w = NULL;
+		/* 2. fast scan: leaves are read on demand (a damaged one
+		 * is never cached, so every lookup routed to it re-reads) */
+		o.flags = WODAN_OPEN_FAST_SCAN;
+		o.cache_bytes = 0;
+		r = wodan_open(&d.be, &o, &w);
+		if (n->rdepth > 0) {
+			if (r != WODAN_E_BAD_CRC ||
+			    wodan_last_error()->block != n->L) {
+				fail_at(c, "inner block %llu flipped: fast "
+					"mount gave %s", (unsigned long long)n->L,
+					wodan_strerror(r));
+				bad = 1;
+			}
+		} else if (r) {
+			fail_at(c, "leaf %llu flipped: fast mount failed: %s",
+				(unsigned long long)n->L, wodan_strerror(r));
+			bad = 1;
+		} else {
+			/* every key: right answer or BAD_CRC naming L */
+			uint64_t hits = 0;
+			for (uint32_t s = 0; s < NSLOT; s++) {
+				uint8_t key[KS], buf[512], want[512];
+				uint32_t wl = 0;
+				size_t vl = 0;
+				mkkey(s, key);
+				int lr = wodan_lookup(w, key, KS, buf, sizeof buf,
+						      &vl);
+				int has = model_key(s, newest->model, want, &wl);
+				if (lr == WODAN_E_BAD_CRC &&
+				    wodan_last_error()->block == n->L) {
+					hits++;
+					continue;
+				}
+				if (lr < 0 || lr != has ||
+				    (has && (vl != wl || memcmp(buf, want, wl)))) {
+					fail_at(c, "leaf %llu flipped: lookup of "
+						"slot %u gave %d (%s), model %d",
+						(unsigned long long)n->L, s, lr,
+						lr < 0 ? wodan_strerror(lr) : "-",
+						has);
+					bad = 1;
+					break;
+				}
+			}
+			if (!hits) {
+				fail_at(c, "leaf %llu flipped: no lookup noticed",
+					(unsigned long long)n->L);
+				bad = 1;
+			}
+			int er = equals_model(w, newest->model);
+			if (er == 1 || (er < 0 && (er != WODAN_E_BAD_CRC ||
+					 wodan_last_error()->block != n->L))) {
+				fail_at(c, "leaf %llu flipped: iteration gave %d",
+					(unsigned long long)n->L, er);
+				bad = 1;
+			}
+		}
+		wodan_abandon(w);
+	}
+	/* 3. check */
+	struct wodan_check_report rep;
+	r = wodan_check(&d.be, 0, &rep, NULL, NULL);
+	if (n->is_root) {
+		if (r != 0 || rep.generation != fallback_gen) {
+			fail_at(c, "root flip: check %d gen %llu", r,
+				(unsigned long long)rep.generation);
+			bad = 1;
+		}
+	} else {
+		int named = 0;
+		for (uint32_t i = 0; i < rep.n_problems; i++)
+			named |= rep.problems[i].block == n->L &&
+				 rep.problems[i].code == WODAN_E_BAD_CRC;
+		if (r != 1 || !named) {
+			fail_at(c, "block %llu flipped: check returned %d, %u "
+				"problems, block not named",
+				(unsigned long long)n->L, r, rep.n_problems);
+			bad = 1;
+		}
+	}
+	wodan_check_report_free(&rep);
+	if (cli && !n->is_root && run_cli("", n->L, 4) == 1) {
+		fail_at(c, "wodanc check on block %llu flipped",
+			(unsigned long long)n->L);
+		bad = 1;
+	}
+	c->tried++;
+	if (!bad)
+		c->detected++;
+	return bad;
+}
+
+/* Fast check through a handle with an empty clean cache: the probe
+ * lookup must re-read the block and report it. */
+static int fast_check(wodan_t *w, int ni, struct cnt *c)
+{
+	const struct node_info *n = &nodes[ni];
+	uint8_t key[KS];
+	mkkey(n->probe, key);
+	int r = wodan_lookup(w, key, KS, NULL, 0, NULL);
+	c->tried++;
+	if (r == WODAN_E_BAD_CRC && wodan_last_error()->block == n->L) {
+		c->detected++;
+		return 0;
+	}
+	fail_at(c, "block %llu (rdepth %u) flipped: probe lookup gave %d (%s) "
+		"block %llu", (unsigned long long)n->L, n->rdepth, r,
+		r < 0 ? wodan_strerror(r) : "no error",
+		(unsigned long long)wodan_last_error()->block);
+	return 1;
+}
+
+/* Root flip: mount must fall back to exactly the fallback root. */
+static int root_check(struct cnt *c)
+{
+	struct memdev d;
+	md_init(&d, img);
+	wodan_t *w;
+	struct wodan_open_opts o = { .flags = WODAN_OPEN_FAST_SCAN };
+	int r = wodan_open(&d.be, &o, &w);
+	c->tried++;
+	if (r == 0) {
+		struct wodan_info info;
+		wodan_get_info(w, &info);
+		wodan_abandon(w);
+		if (info.generation == fallback_gen &&
+		    info.root_block == fallback_root) {
+			c->detected++;
+			return 0;
+		}
+		fail_at(c, "root flip: mounted gen %llu root %llu, want %llu",
+			(unsigned long long)info.generation,
+			(unsigned long long)info.root_block,
+			(unsigned long long)fallback_gen);
+		return 1;
+	}
+	fail_at(c, "root flip: mount failed: %s", wodan_strerror(r));
+	return 1;
+}
+
+static void random_bits(uint64_t *rng, uint32_t *bits, int nb)
+{
+	for (int i = 0; i < nb; i++) {
+	again:
+		bits[i] = (uint32_t)tu_below(rng, BS * 8);
+		for (int j = 0; j < i; j++)
+			if (bits[j] == bits[i])
+				goto again;
+	}
+}
+
+static void setup_fallback(void)
+{
+	/* the root's CRC broken by one flip: what does mount find? */
+	uint32_t bit = 100 * 8;
+	flip(newest_root, &bit, 1);
+	struct memdev d;
+	md_init(&d, img);
+	wodan_t *w;
+	int r = wodan_open(&d.be, NULL, &w);
+	assert_int_equal(r, 0);
+	struct wodan_info info;
+	wodan_get_info(w, &info);
+	fallback_gen = info.generation;
+	fallback_root = info.root_block;
+	const struct genrec *g = gen_rec(fallback_gen);
+	assert_non_null(g);
+	assert_true(fallback_gen < newest_gen);
+	assert_int_equal(equals_model(w, g->model), 0);
+	wodan_abandon(w);
+	flip(newest_root, &bit, 1);
+	printf("# a damaged newest root (gen %llu) makes mount fall back to "
+	       "gen %llu (root %llu): %s flush, intact\n",
+	       (unsigned long long)newest_gen, (unsigned long long)fallback_gen,
+	       (unsigned long long)fallback_root,
+	       fallback_gen == gens[ngens - 2].gen ? "the previous"
+						   : "an older");
+}
+
+static void test_flips(void **state)
+{
+	(void)state;
+	uint64_t t0 = now_ns();
+	setup_fallback();
+	/* re-walk the newest tree (setup_fallback left nodes[] alone) */
+	assert_int_equal(tree_blocks(img, newest_root, &gens[ngens - 1]), 0);
+	uint64_t rng = seed ^ 0xf11b;
+	struct memdev d;
+	md_init(&d, img);
+	struct wodan_open_opts o = { .flags = WODAN_OPEN_FAST_SCAN,
+				     .cache_bytes = 1 };
+	wodan_t *w;
+	assert_int_equal(wodan_open(&d.be, &o, &w), 0);
+	for (int i = 0; i < nnodes; i++)
+		assert_true(nodes[i].probe != UINT32_MAX);
+
+	/* exhaustive 1-bit flips of every live block (about 1M flips); under
+	 * the sanitizers only of the root, one node per inner level and the
+	 * first, middle and last leaf.  WODAN_BITFLIP_EXHAUSTIVE=all|some
+	 * overrides. */
+	const char *exs = getenv("WODAN_BITFLIP_EXHAUSTIVE");
+	int all = exs ? !strcmp(exs, "all") : !SANITIZED;
+	int sel[LSIZE], nsel = 0, nleaves = 0;
+	for (int i = 0; i < nnodes; i++)
+		nleaves += nodes[i].rdepth == 0 && !nodes[i].is_root;
+	for (int i = 0, seen_leaf = 0; i < nnodes; i++) {
+		const struct node_info *n = &nodes[i];
+		int take = all || n->is_root;
+		if (!n->is_root && n->rdepth > 0) {
+			int first = 1;
+			for (int j = 0; j < i; j++)
+				first &= nodes[j].is_root ||
+					 nodes[j].rdepth != n->rdepth;
+			take |= first;
+		}
+		if (!n->is_root && n->rdepth == 0) {
+			take |= seen_leaf == 0 || seen_leaf == nleaves / 2 ||
+				seen_leaf == nleaves - 1;
+			seen_leaf++;
+		}
+		if (take)
+			sel[nsel++] = i;
+	}
+	struct cnt ex = { 0 }, kind[3] = { { 0 } };
+	int nkind[3] = { 0, 0, 0 };
+	for (int t = 0; t < nsel; t++) {
+		int ni = sel[t];
+		struct cnt one = { 0 };
+		for (uint32_t bit = 0; bit < BS * 8; bit++) {
+			flip(nodes[ni].L, &bit, 1);
+			if (nodes[ni].is_root)
+				root_check(&one);
+			else
+				fast_check(w, ni, &one);
+			flip(nodes[ni].L, &bit, 1);
+		}
+		int kd = nodes[ni].is_root ? 0 : nodes[ni].rdepth ? 1 : 2;
+		nkind[kd]++;
+		kind[kd].tried += one.tried;
+		kind[kd].detected += one.detected;
+		ex.tried += one.tried;
+		ex.detected += one.detected;
+		ex.failures += one.failures;
+	}
+	static const char *const kname[3] = { "root", "inner", "leaf" };
+	for (int kd = 0; kd < 3; kd++)
+		printf("# exhaustive 1-bit flips, %d %s block%s: %llu tried, %llu "
+		       "detected\n", nkind[kd], kname[kd], nkind[kd] == 1 ? "" : "s",
+		       (unsigned long long)kind[kd].tried,
+		       (unsigned long long)kind[kd].detected);
+	double t_ex = (double)(now_ns() - t0) / 1e9;
+
+	/* sampled 1-, 2-, 3-bit flips of every live block */
+	uint64_t samples = tu_env_u64("WODAN_BITFLIP_SAMPLES",
+				      SANITIZED ? 150 : 600);
+	uint64_t nfull = tu_env_u64("WODAN_BITFLIP_FULL", 12);
+	struct cnt by_bits[4] = { { 0 } }, full = { 0 };
+	int cli_done = 0;
+	for (int ni = 0; ni < nnodes; ni++) {
+		for (uint64_t s = 0; s < samples + nfull; s++) {
+			int nb = 1 + (int)(s % 3);
+			uint32_t bits[3];
+			random_bits(&rng, bits, nb);
+			flip(nodes[ni].L, bits, nb);
+			if (s >= samples) {
+				int cli = cli_done < 3 && !nodes[ni].is_root;
+				full_check(ni, &full, cli);
+				cli_done += cli;
+			} else if (nodes[ni].is_root) {
+				root_check(&by_bits[nb]);
+			} else {
+				fast_check(w, ni, &by_bits[nb]);
+			}
+			flip(nodes[ni].L, bits, nb);
+		}
+	}
+	wodan_abandon(w);
+	/* the image is intact again */
+	struct wodan_check_report rep;
+	assert_int_equal(wodan_check(&d.be, 0, &rep, NULL, NULL), 0);
+	assert_int_equal(rep.generation, newest_gen);
+	wodan_check_report_free(&rep);
+
+	uint64_t tried = full.tried + ex.tried;
+	uint64_t det = full.detected + ex.detected;
+	uint64_t fails = full.failures + ex.failures;
+	for (int b = 1; b <= 3; b++) {
+		printf("# sampled %d-bit flips over %d live blocks: %llu tried, "
+		       "%llu detected\n", b, nnodes,
+		       (unsigned long long)by_bits[b].tried,
+		       (unsigned long long)by_bits[b].detected);
+		tried += by_bits[b].tried;
+		det += by_bits[b].detected;
+		fails += by_bits[b].failures;
+	}
+	printf("# full checks (mount, fast mount + every key, iterate, check%s): "
+	       "%llu tried, %llu detected\n", cli_done ? ", wodanc check" : "",
+	       (unsigned long long)full.tried, (unsigned long long)full.detected);
+	printf("# bit flips: %llu tried, %llu detected, %llu failures "
+	       "(exhaustive part %.1f s, total %.1f s)\n",
+	       (unsigned long long)tried, (unsigned long long)det,
+	       (unsigned long long)fails, t_ex,
+	       (double)(now_ns() - t0) / 1e9);
+	fflush(stdout);
+	if (fails)
+		fail_msg("%llu bit flips not handled (seed %llu)",
+			 (unsigned long long)fails, (unsigned long long)seed);
+}
+
+/* ------------------------------------------------ transient read flips */
+
+static void test_transient(void **state)
+{
+	(void)state;
+	struct cnt c = { 0 };
+	uint64_t once_ok = 0, twice_det = 0;
+	assert_int_equal(tree_blocks(img, newest_root, &gens[ngens - 1]), 0);
+	for (int ni = 0; ni < nnodes; ni++) {
+		if (nodes[ni].is_root)
+			continue;
+		for (uint32_t times = 1; times <= 2; times++) {
+			struct memdev d;
+			md_init(&d, img);
+			wodan_t *w;
+			struct wodan_open_opts o = { .flags = WODAN_OPEN_FAST_SCAN,
+						     .cache_bytes = 1 };
+			/* the flips are armed after the mount: they hit the
+			 * handle's first read of the block (and, when times is
+			 * 2, its re-read) */
+			struct fault_params p;
+			fault_params_init(&p, seed + (uint64_t)ni * 2 + times);
+			struct wodan_backend *fb;
+			assert_int_equal(fault_backend_wrap(&d.be, &p, &fb), 0);
+			assert_int_equal(wodan_open(fb, &o, &w), 0);
+			fault_backend_arm_flip(fb, nodes[ni].L * BS, BS, times);
+			int r = 0;
+			uint8_t key[KS];
+			mkkey(nodes[ni].probe, key);
+			r = wodan_lookup(w, key, KS, NULL, 0, NULL);
+			c.tried++;
+			if (times == 1) {
+				if (r == 0) {
+					once_ok++;
+					c.detected++;
+				} else {
+					fail_at(&c, "one transient flip of block "
+						"%llu (rdepth %u) was not retried: "
+						"%s", (unsigned long long)nodes[ni].L,
+						nodes[ni].rdepth, wodan_strerror(r));
+				}
+			} else {
+				if (r == WODAN_E_BAD_CRC &&
+				    wodan_last_error()->block == nodes[ni].L) {
+					twice_det++;
+					c.detected++;
+				} else {
+					fail_at(&c, "two flipped reads of block "
+						"%llu: %s (block %llu)",
+						(unsigned long long)nodes[ni].L,
+						wodan_strerror(r),
+						(unsigned long long)wodan_last_error()->block);
+				}
+			}
+			wodan_abandon(w);
+			wodan_backend_close(fb);
+		}
+	}
+	printf("# transient flips: %llu blocks read fine after one flipped "
+	       "read, %llu reported after two\n", (unsigned long long)once_ok,
+	       (unsigned long long)twice_det);
+	/*
+	 * The newest root's first read flipped while mount searches for it,
+	 * on the image as it was after each flush.  FORMAT.md §2: "a read is
+	 * retried once before the block is declared corrupt".  Known library
+	 * bug B2 (reported): the root search (mount.c scan) reads candidates
+	 * raw, without the retry, so one transient error silently mounts an
+	 * older generation -- and a later flush on it can reuse generations
+	 * and blocks of the lost root's tree.  Counted, and a failure only
+	 * with WODAN_STRICT=1.
+	 */
+	uint64_t root_ok = 0, root_tries = 0;
+	for (int i = 1; i < ngens; i++) {
+		struct memdev d;
+		uint8_t *copy = malloc((size_t)LSIZE * BS);
+		memcpy(copy, gens[i].image, (size_t)LSIZE * BS);
+		md_init(&d, copy);
+		struct fault_params p;
+		fault_params_init(&p, seed + 1000 + (uint64_t)i);
+		p.flip_off = gens[i].root * BS;
+		p.flip_len = BS;
+		p.flip_count = 1;
+		struct wodan_backend *fb;
+		assert_int_equal(fault_backend_wrap(&d.be, &p, &fb), 0);
+		wodan_t *w;
+		int r = wodan_open(fb, NULL, &w);
+		root_tries++;
+		struct wodan_info info = { 0 };
+		if (r == 0) {
+			wodan_get_info(w, &info);
+			wodan_abandon(w);
+		}
+		if (r == 0 && info.generation == gens[i].gen)
+			root_ok++;
+		else
+			printf("# KNOWN BUG B2: one transient flipped read of the "
+			       "newest root (gen %llu, block %llu) during the root "
+			       "search: mount %s gen %llu\n",
+			       (unsigned long long)gens[i].gen,
+			       (unsigned long long)gens[i].root,
+			       r ? wodan_strerror(r) : "silently opened",
+			       (unsigned long long)info.generation);
+		wodan_backend_close(fb);
+		free(copy);
+	}
+	printf("# transient flip of the newest root during mount: %llu of "
+	       "%llu mounts found the newest generation\n",
+	       (unsigned long long)root_ok, (unsigned long long)root_tries);
+	/* the root search re-reads a suspect block (fixed B2): counted */
+	if (root_ok != root_tries)
+		c.failures++;
+	if (c.failures)
+		fail_msg("%llu transient-flip failures (seed %llu)",
+			 (unsigned long long)c.failures, (unsigned long long)seed);
+}
+
+/* ----------------------------------------------------------- rollback */
+
+/* Damage block L (one bit), check and rollback-open, undo. */
+static void rollback_case(const char *what, const uint64_t *Ls, int nL,
+			  struct cnt *c)
+{
+	uint32_t bit = 8 * 64 + 3;
+	for (int i = 0; i < nL; i++)
+		flip(Ls[i], &bit, 1);
+	/* oracle: the generations whose trees are intact, newest first */
+	uint64_t want[MAXGEN];
+	int nwant = 0;
+	int newest_ok = intact(img, &gens[ngens - 1]);
+	for (int i = ngens - 2; i >= 0; i--)
+		if (intact(img, &gens[i]))
+			want[nwant++] = gens[i].gen;
+	struct memdev d;
+	md_init(&d, img);
+	struct wodan_check_report rep;
+	int r = wodan_check(&d.be, 0, &rep, NULL, NULL);
+	int bad = 0;
+	c->tried++;
+	if (newest_ok || r != 1) {
+		fail_at(c, "%s: check returned %d", what, r);
+		bad = 1;
+	}
+	for (uint32_t i = 0; i < rep.n_problems && !bad; i++) {
+		int known = 0;
+		for (int j = 0; j < nL; j++)
+			known |= rep.problems[i].block == Ls[j];
+		if (!known) {
+			fail_at(c, "%s: check names block %llu, not damaged",
+				what, (unsigned long long)rep.problems[i].block);
+			bad = 1;
+		}
+	}
+	uint32_t nlist = (uint32_t)(nwant < 8 ? nwant : 8);
+	if (!bad && rep.n_intact_older != nlist) {
+		char a[200] = "", b[200] = "";
+		for (uint32_t i = 0; i < rep.n_intact_older; i++)
+			snprintf(a + strlen(a), sizeof a - strlen(a), " %llu",
+				 (unsigned long long)rep.intact_older_generations[i]);
+		for (uint32_t i = 0; i < nlist; i++)
+			snprintf(b + strlen(b), sizeof b - strlen(b), " %llu",
+				 (unsigned long long)want[i]);
+		fail_at(c, "%s: check lists %u intact older generations (%s), "
+			"the oracle %u (%s)", what, rep.n_intact_older, a, nlist,
+			b);
+		bad = 1;
+	}
+	for (uint32_t i = 0; i < nlist && !bad; i++)
+		if (rep.intact_older_generations[i] != want[i]) {
+			fail_at(c, "%s: intact older generation #%u is %llu, the "
+				"oracle says %llu", what, i,
+				(unsigned long long)rep.intact_older_generations[i],
+				(unsigned long long)want[i]);
+			bad = 1;
+		}
+	wodan_check_report_free(&rep);
+	/* plain open refuses, naming a damaged block */
+	wodan_t *w = NULL;
+	r = wodan_open(&d.be, NULL, &w);
+	if (!bad && !r) {
+		fail_at(c, "%s: plain open succeeded", what);
+		bad = 1;
+	}
+	wodan_abandon(w);
+	w = NULL;
+	/* rollback (read-only: nothing written) opens the newest intact */
+	struct wodan_open_opts o = { .flags = WODAN_OPEN_ROLLBACK |
+					      WODAN_OPEN_READONLY };
+	r = wodan_open(&d.be, &o, &w);
+	if (!bad && nwant == 0 && r == 0) {
+		fail_at(c, "%s: rollback opened although no tree is intact",
+			what);
+		bad = 1;
+	} else if (!bad && nwant) {
+		struct wodan_info info = { 0 };
+		if (!r)
+			wodan_get_info(w, &info);
+		if (r || info.generation != want[0]) {
+			fail_at(c, "%s: rollback open: %s gen %llu, want %llu",
+				what, wodan_strerror(r),
+				(unsigned long long)info.generation,
+				(unsigned long long)want[0]);
+			bad = 1;
+		} else if (equals_model(w, gen_rec(want[0])->model)) {
+			fail_at(c, "%s: rolled back to gen %llu with the wrong "
+				"contents", what, (unsigned long long)want[0]);
+			bad = 1;
+		}
+	}
+	wodan_abandon(w);
+	if (!bad && run_cli("--rollback", Ls[0], 4) == 1) {
+		fail_at(c, "%s: wodanc check --rollback", what);
+		bad = 1;
+	}
+	if (!bad)
+		c->detected++;
+	if (nwant)
+		printf("# rollback, %s: %d intact older generation(s), opened "
+		       "gen %llu\n", what, nwant, (unsigned long long)want[0]);
+	else
+		printf("# rollback, %s: no intact older generation, rollback "
+		       "refused\n", what);
+	for (int i = 0; i < nL; i++)
+		flip(Ls[i], &bit, 1);
+}
+
+static int in_tree(const struct genrec *g, uint64_t L)
+{
+	for (uint64_t i = 0; i < g->nblk; i++)
+		if (g->blk[i] == L)
+			return 1;
+	return 0;
+}
+
+static void test_rollback(void **state)
+{
+	(void)state;
+	struct cnt c = { 0 };
+	const struct genrec *g0 = &gens[ngens - 1], *g1 = &gens[ngens - 2],
+			    *g2 = &gens[ngens - 3];
+	uint64_t Ls[4];
+	/* a non-root block only the newest tree has, at each depth */
+	for (uint32_t depth = 0; depth < 2; depth++) {
+		assert_int_equal(tree_blocks(img, newest_root, &gens[ngens - 1]), 0);
+		Ls[0] = 0;
+		for (int i = 0; i < nnodes; i++)
+			if (!nodes[i].is_root && nodes[i].rdepth == depth &&
+			    !in_tree(g1, nodes[i].L)) {
+				Ls[0] = nodes[i].L;
+				break;
+			}
+		if (!Ls[0])
+			continue;
+		char what[96];
+		snprintf(what, sizeof what, "%s only the newest tree has "
+			 "(block %llu)", depth ? "an inner node" : "a leaf",
+			 (unsigned long long)Ls[0]);
+		rollback_case(what, Ls, 1, &c);
+	}
+	/* blocks unique to the two newest trees: back to the third */
+	Ls[0] = Ls[1] = 0;
+	for (uint64_t i = 0; i < g0->nblk && !Ls[0]; i++)
+		if (g0->blk[i] != g0->root && !in_tree(g1, g0->blk[i]))
+			Ls[0] = g0->blk[i];
+	for (uint64_t i = 0; i < g1->nblk && !Ls[1]; i++)
+		if (g1->blk[i] != g1->root && !in_tree(g2, g1->blk[i]) &&
+		    intact(img, g1))
+			Ls[1] = g1->blk[i];
+	if (Ls[0] && Ls[1])
+		rollback_case("blocks of the two newest trees", Ls, 2, &c);
+	/* a leaf shared by the newest trees: rollback skips every tree
+	 * holding it */
+	Ls[0] = 0;
+	for (uint64_t i = 0; i < g0->nblk && !Ls[0]; i++)
+		if (g0->blk[i] != g0->root && in_tree(g1, g0->blk[i]) &&
+		    in_tree(g2, g0->blk[i]))
+			Ls[0] = g0->blk[i];
+	if (Ls[0])
+		rollback_case("a block shared by the three newest trees", Ls, 1,
+			      &c);
+	printf("# rollback cases: %llu tried, %llu passed\n",
+	       (unsigned long long)c.tried, (unsigned long long)c.detected);
+	if (c.failures)
+		fail_msg("%llu rollback failures (seed %llu)",
+			 (unsigned long long)c.failures, (unsigned long long)seed);
+	assert_true(c.tried >= 3);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	build_image();
+	return 0;
+}
+
+int main(void)
+{
+	seed = tu_seed("test_bitflip");
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_flips),
+		cmocka_unit_test(test_transient),
+		cmocka_unit_test(test_rollback),
+	};
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
