@@ -58,17 +58,3 @@ int wd_barrier(struct wodan *w)
 	return 0;
 }
 
-int wd_discard_blocks(struct wodan *w, uint64_t L, uint64_t n)
-{
-	if (!w->be->discard)
-		return wd_err(WODAN_E_NOT_SUPPORTED,
-			      "backend %s cannot discard", w->be->name);
-	int r = w->be->discard(w->be, L * w->g.bs, n * w->g.bs);
-	if (r)
-		return wd_err_block(WODAN_E_IO_DISCARD, L,
-				    "discard of %llu blocks at %llu failed: %s",
-				    (unsigned long long)n, (unsigned long long)L,
-				    strerror(-r));
-	w->st.blocks_discarded += n;
-	return 0;
-}

@@ -18,7 +18,5 @@ int wd_read_block_raw(struct wodan *w, uint64_t L, uint8_t *buf);
 /* Write bs bytes at block L.  WODAN_E_IO_WRITE on failure. */
 int wd_write_block(struct wodan *w, uint64_t L, const uint8_t *buf);
 int wd_barrier(struct wodan *w);
-/* Discard n blocks from L.  WODAN_E_NOT_SUPPORTED, WODAN_E_IO_DISCARD. */
-int wd_discard_blocks(struct wodan *w, uint64_t L, uint64_t n);
 
 #endif

@@ -17,8 +17,9 @@
 #include "handle.h"
 
 /* Flush; on success w->gen/w->root_addr name the new durable root.  On
- * failure the in-memory tree is unchanged (still dirty) and the blocks
- * written by the failed attempt stay allocated until the next mount.
+ * failure the in-memory tree is unchanged (still dirty); the blocks the
+ * failed attempt took are freed at once (failure before the root write) or
+ * when the next flush is durable (see flush.c).
  * Errors: WODAN_E_IO_WRITE, _IO_BARRIER, _OUT_OF_SPACE, _CORRUPT (a node
  * no longer fits: internal bug guard), _NOMEM. */
 int wd_flush(struct wodan *w);

@@ -97,6 +97,10 @@ int wodan_open(struct wodan_backend *be, const struct wodan_open_opts *opts,
 					  NULL);
 			if (r == 0)
 				chosen = i;
+			/* an unreadable candidate may be intact: never pass
+			 * over it (forget_newer_roots would then erase it) */
+			if (r == WODAN_E_IO_READ || r == WODAN_E_NOMEM)
+				break;
 		}
 		if (r == 0)
 			r = forget_newer_roots(w, Ls, gens, n, chosen, gen);

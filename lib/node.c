@@ -14,6 +14,11 @@ struct wd_node *wd_node_new(uint32_t ks, const uint8_t *lo, const uint8_t *hi,
 		return NULL;
 	n->lo = calloc(2, ks);
 	if (!n->lo || wd_link_reserve(n, ks, 1)) {
+		/* wd_link_reserve may have allocated some of its arrays */
+		free(n->lkeys);
+		free(n->laddr);
+		free(n->lchild);
+		free(n->bk);
 		free(n->lo);
 		free(n);
 		return NULL;
@@ -235,14 +240,13 @@ int wd_node_set_log(struct wd_node *n, uint32_t ks, struct wd_item **items,
 	return 0;
 }
 
-/* Merge src[0..cnt) (sorted) into bucket b; see wd_log_merge. */
-static int merge_bucket(struct wd_node *n, struct wd_bucket *b, uint32_t ks,
-			struct wd_item **src, uint32_t cnt, int drop_tombs)
+/* Merge src[0..cnt) (sorted) into bucket b, writing the result into out
+ * (b->n + cnt pointers, allocated by the caller); cannot fail. */
+static void merge_bucket(struct wd_node *n, struct wd_bucket *b, uint32_t ks,
+			 struct wd_item **src, uint32_t cnt, int drop_tombs,
+			 struct wd_item **out)
 {
 	uint32_t alloc = b->n + cnt;
-	struct wd_item **out = malloc((size_t)(alloc ? alloc : 1) * sizeof *out);
-	if (!out)
-		return WODAN_E_NOMEM;
 	uint32_t i = 0, j = 0, o = 0;
 	uint64_t bytes = 0;
 	while (i < b->n || j < cnt) {
@@ -275,31 +279,58 @@ static int merge_bucket(struct wd_node *n, struct wd_bucket *b, uint32_t ks,
 	b->n = o;
 	b->cap = alloc ? alloc : 1;
 	b->bytes = bytes;
-	return 0;
+}
+
+/* End of the run of items[j..count) that routes to bucket b of n. */
+static uint32_t run_end(const struct wd_node *n, uint32_t ks,
+			struct wd_item **items, uint32_t count, uint32_t j,
+			uint32_t b)
+{
+	uint32_t e = j + 1;
+	if (n->nlinks && b + 1 < n->nlinks)
+		while (e < count &&
+		       wd_kcmp(items[e]->data, wd_link_key(n, ks, b), ks) <= 0)
+			e++;
+	else
+		e = count;
+	return e;
 }
 
 int wd_log_merge(struct wd_node *n, uint32_t ks, struct wd_item **items,
 		 uint32_t count, int tombstones)
 {
 	int drop = tombstones && n->nlinks == 0;
-	uint32_t j = 0;
-	while (j < count) {
+	/* all or nothing: every output array is allocated before any item
+	 * moves, so a failure leaves n and the items untouched */
+	uint32_t runs = 0;
+	for (uint32_t j = 0; j < count; runs++)
+		j = run_end(n, ks, items, count, j,
+			    wd_node_bucket_of(n, ks, items[j]->data));
+	struct wd_item ***outs = calloc(runs ? runs : 1, sizeof *outs);
+	if (!outs)
+		return WODAN_E_NOMEM;
+	uint32_t r = 0;
+	for (uint32_t j = 0; j < count; r++) {
 		uint32_t b = wd_node_bucket_of(n, ks, items[j]->data);
-		uint32_t e = j + 1;
-		if (n->nlinks && b + 1 < n->nlinks)
-			while (e < count &&
-			       wd_kcmp(items[e]->data, wd_link_key(n, ks, b), ks) <= 0)
-				e++;
-		else
-			e = count;
-		/* a NOMEM half way leaves earlier buckets merged: acceptable
-		 * only because the caller then aborts the whole operation
-		 * with the tree still valid (every item is owned by n) */
-		int r = merge_bucket(n, &n->bk[b], ks, items + j, e - j, drop);
-		if (r)
-			return r;
+		uint32_t e = run_end(n, ks, items, count, j, b);
+		size_t sz = (size_t)n->bk[b].n + (e - j);
+		outs[r] = malloc(sz * sizeof **outs);
+		if (!outs[r]) {
+			for (uint32_t k = 0; k < r; k++)
+				free(outs[k]);
+			free(outs);
+			return WODAN_E_NOMEM;
+		}
 		j = e;
 	}
+	r = 0;
+	for (uint32_t j = 0; j < count; r++) {
+		uint32_t b = wd_node_bucket_of(n, ks, items[j]->data);
+		uint32_t e = run_end(n, ks, items, count, j, b);
+		merge_bucket(n, &n->bk[b], ks, items + j, e - j, drop, outs[r]);
+		j = e;
+	}
+	free(outs);
 	return 0;
 }
 

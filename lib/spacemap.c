@@ -114,10 +114,6 @@ void wd_sm_release_pending(struct wd_spacemap *sm)
 	sm->npending = 0;
 }
 
-void wd_sm_drop_pending(struct wd_spacemap *sm)
-{
-	sm->npending = 0;
-}
 
 uint64_t wd_sm_next_freed(const struct wd_spacemap *sm, uint64_t L)
 {

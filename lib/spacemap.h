@@ -56,8 +56,6 @@ int wd_sm_defer_free(struct wd_spacemap *sm, uint64_t L);
 /* Free every queued block (the flush is durable) and add it to the freed
  * set.  Call only after the flush's final barrier. */
 void wd_sm_release_pending(struct wd_spacemap *sm);
-/* Forget the queue (the flush failed; the blocks stay used). */
-void wd_sm_drop_pending(struct wd_spacemap *sm);
 
 /* Freed set (live trim). */
 static inline int wd_sm_freed(const struct wd_spacemap *sm, uint64_t L)

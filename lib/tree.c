@@ -160,6 +160,12 @@ static int split_child(struct wodan *w, struct wd_node *p, uint32_t i)
 	}
 	l->gen = c->gen;
 	l->parent = p;
+	/* link l into p first: it splits p's bucket i by key and may need
+	 * memory; failing here changes nothing */
+	if (wd_link_insert(p, ks, i, pivot, 0, l)) {
+		wd_node_free(l);
+		return WODAN_E_NOMEM;
+	}
 	if (!ml) {
 		/* leaf: items [0, mi) of the single bucket move to l */
 		struct wd_bucket *cb = &c->bk[0], *lb = &l->bk[0];
@@ -200,8 +206,6 @@ static int split_child(struct wodan *w, struct wd_node *p, uint32_t i)
 	c->log_bytes -= l->log_bytes;
 	memcpy(c->lo, pivot, ks);
 	c->has_lo = 1;
-	/* p's bucket i is split by key between l and c (reserved above) */
-	wd_link_insert(p, ks, i, pivot, 0, l);
 	l->mem_bytes = wd_node_mem(l, ks);
 	wd_cache_mark_dirty(w, c);
 	wd_cache_add_new(w, l);
