@@ -76,7 +76,7 @@ static int in_range(const uint8_t *k, const uint8_t *lo, const uint8_t *hi,
 int wd_node_decode(const struct wd_geom *g, const uint8_t *blk, uint64_t L,
 		   const struct wd_expect *ex, struct wd_node **out)
 {
-	uint32_t ks = g->ks, bs = g->bs;
+	uint32_t ks = g->ks;
 	int r;
 	*out = NULL;
 	int want = ex->is_root ? WD_TYPE_ROOT : WD_TYPE_CHILD;
@@ -187,7 +187,6 @@ int wd_node_decode(const struct wd_geom *g, const uint8_t *blk, uint64_t L,
 	    memcmp(n->lkeys + (size_t)(n->nlinks - 1) * ks, hi, ks) != 0)
 		BAD("block %llu: largest link key differs from the node's "
 		    "own link key", (unsigned long long)L);
-	(void)bs;
 	if (wd_node_set_log(n, ks, flat, nflat)) {
 		r = WODAN_E_NOMEM;
 		goto fail;

@@ -4,6 +4,7 @@
 #include "cache.h"
 #include "error.h"
 #include "keys.h"
+#include "nodecodec.h"
 #include "tree.h"
 
 /* Internal step results besides 0 and negative errors. */
@@ -226,7 +227,7 @@ static int split_root(struct wodan *w)
 			      "block size %u with key size %u leaves room for "
 			      "fewer than 2 child links: the tree cannot grow",
 			      w->g.bs, ks);
-	if (root->rdepth + 1 > 60)
+	if (root->rdepth + 1 > WD_MAX_DEPTH)
 		return wd_err(WODAN_E_OUT_OF_SPACE, "tree depth limit reached");
 	int r = wd_tree_reserve_blocks(w, wd_cache_clean_path(root) + 1);
 	if (r)

@@ -48,14 +48,15 @@
  *               wrong data); one transient flip of the newest root while
  *               mount searches for it.
  *
- * Known library bugs (reported with the suite; see the KNOWN BUG comments):
- * B1 a failed write leaves a stale root candidate in the ring and the root
- * search misses the acknowledged root; B2 the root search does not re-read a
- * candidate with a bad CRC; B3 failed flush attempts hold their blocks until
- * a flush succeeds, so a small device ends in OUT_OF_SPACE for good; B4 a
- * torn rewrite of the block holding the torn root of a crashed flush can
- * complete that root (double faults).  Each is recognised by its exact
- * signature, printed as "KNOWN BUG Bn" and not counted as a failure unless
+ * Library bugs this suite found: B1 a failed write left a stale root
+ * candidate in the ring and the root search missed the acknowledged root;
+ * B2 the root search did not re-read a candidate with a bad CRC; B3 failed
+ * flush attempts held their blocks until a flush succeeded, so a small
+ * device ended in OUT_OF_SPACE for good.  B1-B3 are fixed (lib/flush.c,
+ * lib/mount.c) and count as failures.  Still open: B4, a torn rewrite of
+ * the block holding the torn root of a crashed flush can complete that root
+ * (double faults, about 1 in 24,000); it is recognised by its exact
+ * signature, printed as "KNOWN BUG B4" and counted only with
  * WODAN_STRICT=1; anything else fails the test.
  *
  * Replay: every failure prints an id -- "crash:SEED:SCENARIO:CUT:MODE:RSEED"
@@ -1775,56 +1776,6 @@ static void test_double(void **state)
 
 /* ----------------------------------------------------------- I/O errors */
 
-/* CRC-32C (SPEC §4), for the known-bug classification below. */
-static int crc_ok(const uint8_t *p, size_t n)
-{
-	static uint32_t tab[256];
-	if (!tab[1])
-		for (uint32_t i = 0; i < 256; i++) {
-			uint32_t c = i;
-			for (int k = 0; k < 8; k++)
-				c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-			tab[i] = c;
-		}
-	uint32_t c = 0xFFFFFFFFu;
-	for (size_t i = 0; i < n; i++)
-		c = tab[(c ^ p[i]) & 0xff] ^ (c >> 8);
-	return c == 0;
-}
-
-static uint64_t known_b1, known_b3;
-
-/*
- * Known library bug B1 (reported): a write that fails with EIO leaves the
- * block's old contents -- possibly an old root candidate from an earlier
- * lap of the circular log -- in a block the allocator has passed; the
- * retried flush then puts its root further on, the ring read from fbw no
- * longer rises to the newest root, and the bisection of wd_find_root can
- * miss the acknowledged root.  Returns 1 when the image shows exactly that:
- * failed writes happened, the acknowledged root is intact on the device,
- * and mount opens something else.
- */
-static int is_b1(const uint8_t *im, uint64_t lsize, uint64_t root,
-		 uint64_t gen, uint64_t write_eio)
-{
-	if (!write_eio || root == 0 || root >= lsize)
-		return 0;
-	const uint8_t *b = im + root * BS;
-	uint64_t g = 0;
-	for (int x = 8; x >= 1; x--)
-		g = (g << 8) | b[x];
-	if (b[0] != 1 || g != gen || !crc_ok(b, BS))
-		return 0;
-	struct memdev d;
-	md_init(&d, (uint8_t *)im, lsize * BS);
-	wodan_t *w;
-	if (wodan_open(&d.be, NULL, &w))
-		return 1;
-	struct wodan_info info;
-	wodan_get_info(w, &info);
-	wodan_abandon(w);
-	return info.generation != gen;
-}
 
 /* Run sc with one failing op (or random rates), retrying; then the image
  * must hold exactly the final model. */
@@ -1845,23 +1796,6 @@ static int ioerr_run(const struct scen *sc, const struct fault_params *p,
 	wodan_backend_close(fb);
 	T->points++;
 	T->checks++;
-	/* B1-B3 are fixed (lib/flush.c, lib/mount.c): always counted */
-	if (tr.err == WODAN_E_OUT_OF_SPACE && 0 &&
-	    c.write_eio + c.barrier_eio > 0) {
-		/* Known library bug B3 (reported): every failed flush
-		 * attempt keeps the blocks it wrote until a later flush
-		 * succeeds; after a few failures on a small device no block
-		 * is left and wodan_flush returns OUT_OF_SPACE for good
-		 * (wodan.h: "never expected"). */
-		known_b3++;
-		printf("# KNOWN BUG B3 (not counted; WODAN_STRICT=1 counts it): "
-		       "%s: flush out of space after %llu failed writes and "
-		       "%llu failed barriers\n", id,
-		       (unsigned long long)c.write_eio,
-		       (unsigned long long)c.barrier_eio);
-		trace_free(&tr);
-		return 0;
-	}
 	if (tr.err) {
 		print_fail(T, id, "op %zu still failing after retries: %s: %s",
 			   tr.err_at, wodan_strerror(tr.err),
@@ -1872,18 +1806,6 @@ static int ioerr_run(const struct scen *sc, const struct fault_params *p,
 	struct expect want = { tr.model, tr.info.generation, "the final state" };
 	if (tr.nfl == 0 && !sc->base_snap)
 		want.snap = NULL;
-	if (0 && is_b1(img, sc->lsize, tr.info.root_block,
-			     tr.info.generation, c.write_eio)) {
-		known_b1++;
-		printf("# KNOWN BUG B1 (not counted; WODAN_STRICT=1 counts it): "
-		       "%s: the acknowledged root (gen %llu, block %llu) is "
-		       "intact but mount does not find it after %llu failed "
-		       "writes\n", id, (unsigned long long)tr.info.generation,
-		       (unsigned long long)tr.info.root_block,
-		       (unsigned long long)c.write_eio);
-		trace_free(&tr);
-		return 0;
-	}
 	int f = verify(sc, img, &want, NULL, mix(p->seed, 5), 1, T, id);
 	trace_free(&tr);
 	return f;
@@ -2037,34 +1959,24 @@ static void test_ioerr(void **state)
 			char id[160];
 			snprintf(id, sizeof id, "rootflip:%llu:%.16s:b%zu",
 				 (unsigned long long)seed, W->tag, b);
-			if (1)
-				print_fail(&T, id, "one transient flip of the root "
-					   "(gen %llu): mount %s gen %llu",
-					   (unsigned long long)info.generation,
-					   wodan_strerror(r),
-					   (unsigned long long)i2.generation);
-			else if (b2_hits <= 3)
-				printf("# KNOWN BUG B2 (not counted; WODAN_STRICT=1 "
-				       "counts it): %s: one transient flipped read of "
-				       "the newest root (gen %llu, block %llu): mount "
-				       "%s gen %llu\n", id,
-				       (unsigned long long)info.generation,
-				       (unsigned long long)info.root_block,
-				       r ? wodan_strerror(r) : "silently opened",
-				       (unsigned long long)i2.generation);
+			/* fixed B2 (lib/mount.c re-reads a suspect block) */
+			print_fail(&T, id, "one transient flip of the root "
+				   "(gen %llu): mount %s gen %llu",
+				   (unsigned long long)info.generation,
+				   wodan_strerror(r),
+				   (unsigned long long)i2.generation);
 		}
 	}
 	printf("# root search with one transient flipped read of the newest "
-	       "root: %llu of %llu mounts missed it (known bug B2)\n",
+	       "root: %llu of %llu mounts missed it\n",
 	       (unsigned long long)b2_hits, (unsigned long long)b2_tries);
 	free(img);
 	printf("# ioerr: %llu single failing ops, %llu runs with random "
-	       "write/barrier EIO (%llu hit known bug B1, %llu B3); read faults: %llu "
+	       "write/barrier EIO; read faults: %llu "
 	       "lookups (%llu errors), %llu iterations (%llu errors), never "
 	       "wrong data\n",
 	       (unsigned long long)single,
 	       (unsigned long long)(T.points - single),
-	       (unsigned long long)known_b1, (unsigned long long)known_b3,
 	       (unsigned long long)lookups, (unsigned long long)lookup_err,
 	       (unsigned long long)iters, (unsigned long long)iter_err);
 	tally_print("tier ioerr", &T);
