@@ -51,9 +51,9 @@ static int drain(struct node_sink *ns, const uint8_t *key)
 	uint32_t ks = ns->w->g.ks;
 	struct wd_bucket *b = ns->b;
 	while (ns->j < b->n) {
-		if (key && memcmp(b->items[ns->j]->data, key, ks) >= 0)
+		if (key && memcmp(b->sl[ns->j].it->data, key, ks) >= 0)
 			break;
-		int r = ns->up->emit(ns->up, b->items[ns->j++]);
+		int r = ns->up->emit(ns->up, b->sl[ns->j++].it);
 		if (r)
 			return r;
 	}
@@ -68,8 +68,8 @@ static int node_emit(struct sink *s, const struct wd_item *it)
 	if (r)
 		return r;
 	struct wd_bucket *b = ns->b;
-	if (ns->j < b->n && !memcmp(b->items[ns->j]->data, it->data, ks))
-		return ns->up->emit(ns->up, b->items[ns->j++]); /* newer */
+	if (ns->j < b->n && !memcmp(b->sl[ns->j].it->data, it->data, ks))
+		return ns->up->emit(ns->up, b->sl[ns->j++].it); /* newer */
 	return ns->up->emit(ns->up, it);
 }
 

@@ -244,7 +244,7 @@ static void count_node(struct wd_walk_report *wr, const struct wodan *w,
 	rep->logged_items += n->nitems;
 	for (uint32_t b = 0; w->g.tombstones && b < wd_node_nbuckets(n); b++)
 		for (uint32_t i = 0; i < n->bk[b].n; i++)
-			if (n->bk[b].items[i]->len == 0)
+			if (n->bk[b].sl[i].it->len == 0)
 				rep->tombstones_stored++;
 	/* payload: header + log + links, for the fill factor */
 	rep->fill_factor += (double)(wd_node_hdr(n) + n->log_bytes +

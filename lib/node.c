@@ -41,8 +41,8 @@ void wd_node_free(struct wd_node *n)
 		return;
 	for (uint32_t b = 0; b < wd_node_nbuckets(n); b++) {
 		for (uint32_t i = 0; i < n->bk[b].n; i++)
-			free(n->bk[b].items[i]);
-		free(n->bk[b].items);
+			free(n->bk[b].sl[i].it);
+		free(n->bk[b].sl);
 	}
 	free(n->bk);
 	free(n->lkeys);
@@ -54,9 +54,9 @@ void wd_node_free(struct wd_node *n)
 
 uint64_t wd_node_mem(const struct wd_node *n, uint32_t ks)
 {
-	/* malloc overhead of an item is about 16 bytes; pointer arrays grow by
-	 * doubling, so count 1.5 pointers per item */
-	return sizeof *n + 2ull * ks + n->log_bytes + 28ull * n->nitems +
+	/* malloc overhead of an item is about 16 bytes; slot arrays grow by
+	 * doubling, so count 1.5 slots (16 bytes each) per item */
+	return sizeof *n + 2ull * ks + n->log_bytes + 40ull * n->nitems +
 	       (uint64_t)n->links_cap * (ks + 16 + sizeof(struct wd_bucket));
 }
 
@@ -95,10 +95,11 @@ uint32_t wd_node_bucket_of(const struct wd_node *n, uint32_t ks,
 uint32_t wd_bucket_find(const struct wd_bucket *b, uint32_t ks,
 			const uint8_t *key, int *found)
 {
+	uint64_t kp = wd_key_pfx(key, ks);
 	uint32_t lo = 0, hi = b->n;
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		int c = wd_kcmp(b->items[mid]->data, key, ks);
+		int c = wd_slot_cmp(&b->sl[mid], kp, key, ks);
 		if (c == 0) {
 			*found = 1;
 			return mid;
@@ -118,7 +119,7 @@ struct wd_item *wd_log_get(const struct wd_node *n, uint32_t ks,
 	const struct wd_bucket *b = &n->bk[wd_node_bucket_of(n, ks, key)];
 	int found;
 	uint32_t i = wd_bucket_find(b, ks, key, &found);
-	return found ? b->items[i] : NULL;
+	return found ? b->sl[i].it : NULL;
 }
 
 struct wd_item *wd_item_new(uint32_t ks, const uint8_t *key,
@@ -141,10 +142,10 @@ int wd_bucket_reserve(struct wd_bucket *b, uint32_t cap)
 	uint32_t nc = b->cap ? b->cap : 8;
 	while (nc < cap)
 		nc *= 2;
-	struct wd_item **p = realloc(b->items, (size_t)nc * sizeof *p);
+	struct wd_slot *p = realloc(b->sl, (size_t)nc * sizeof *p);
 	if (!p)
 		return WODAN_E_NOMEM;
-	b->items = p;
+	b->sl = p;
 	b->cap = nc;
 	return 0;
 }
@@ -162,16 +163,16 @@ int wd_log_put(struct wd_node *n, uint32_t ks, const uint8_t *key,
 		return WODAN_E_NOMEM;
 	uint64_t sz = wd_item_size(it, ks);
 	if (found) {
-		uint64_t old = wd_item_size(b->items[idx], ks);
-		free(b->items[idx]);
-		b->items[idx] = it;
+		uint64_t old = wd_item_size(b->sl[idx].it, ks);
+		free(b->sl[idx].it);
+		b->sl[idx].it = it;
 		b->bytes += sz - old;
 		n->log_bytes += sz - old;
 		return 0;
 	}
-	memmove(b->items + idx + 1, b->items + idx,
-		(size_t)(b->n - idx) * sizeof *b->items);
-	b->items[idx] = it;
+	memmove(b->sl + idx + 1, b->sl + idx,
+		(size_t)(b->n - idx) * sizeof *b->sl);
+	b->sl[idx] = wd_slot_of(it, ks);
 	b->n++;
 	b->bytes += sz;
 	n->nitems++;
@@ -186,10 +187,10 @@ int wd_log_del(struct wd_node *n, uint32_t ks, const uint8_t *key)
 	uint32_t idx = wd_bucket_find(b, ks, key, &found);
 	if (!found)
 		return 0;
-	uint64_t sz = wd_item_size(b->items[idx], ks);
-	free(b->items[idx]);
-	memmove(b->items + idx, b->items + idx + 1,
-		(size_t)(b->n - idx - 1) * sizeof *b->items);
+	uint64_t sz = wd_item_size(b->sl[idx].it, ks);
+	free(b->sl[idx].it);
+	memmove(b->sl + idx, b->sl + idx + 1,
+		(size_t)(b->n - idx - 1) * sizeof *b->sl);
 	b->n--;
 	b->bytes -= sz;
 	n->nitems--;
@@ -201,7 +202,7 @@ struct wd_item *wd_node_item(const struct wd_node *n, uint32_t idx)
 {
 	for (uint32_t b = 0; b < wd_node_nbuckets(n); b++) {
 		if (idx < n->bk[b].n)
-			return n->bk[b].items[idx];
+			return n->bk[b].sl[idx].it;
 		idx -= n->bk[b].n;
 	}
 	return NULL;
@@ -231,7 +232,7 @@ int wd_node_set_log(struct wd_node *n, uint32_t ks, struct wd_item **items,
 		       (!n->nlinks || b + 1 == nb ||
 			wd_kcmp(items[j]->data, wd_link_key(n, ks, b), ks) <= 0)) {
 			uint64_t sz = wd_item_size(items[j], ks);
-			bk->items[bk->n++] = items[j++];
+			bk->sl[bk->n++] = wd_slot_of(items[j++], ks);
 			bk->bytes += sz;
 			n->log_bytes += sz;
 			n->nitems++;
@@ -241,62 +242,65 @@ int wd_node_set_log(struct wd_node *n, uint32_t ks, struct wd_item **items,
 }
 
 /* Merge src[0..cnt) (sorted) into bucket b, writing the result into out
- * (b->n + cnt pointers, allocated by the caller); cannot fail. */
+ * (b->n + cnt slots, allocated by the caller); cannot fail. */
 static void merge_bucket(struct wd_node *n, struct wd_bucket *b, uint32_t ks,
-			 struct wd_item **src, uint32_t cnt, int drop_tombs,
-			 struct wd_item **out)
+			 const struct wd_slot *src, uint32_t cnt,
+			 int drop_tombs, struct wd_slot *out)
 {
 	uint32_t alloc = b->n + cnt;
 	uint32_t i = 0, j = 0, o = 0;
 	uint64_t bytes = 0;
 	while (i < b->n || j < cnt) {
-		struct wd_item *pick;
+		struct wd_slot pick;
 		if (j >= cnt) {
-			pick = b->items[i++];
+			pick = b->sl[i++];
 		} else if (i >= b->n) {
 			pick = src[j++];
 		} else {
-			int c = wd_kcmp(b->items[i]->data, src[j]->data, ks);
+			int c = wd_slot_cmp(&b->sl[i], src[j].pfx,
+					    src[j].it->data, ks);
 			if (c < 0) {
-				pick = b->items[i++];
+				pick = b->sl[i++];
 			} else {
 				if (c == 0)
-					free(b->items[i++]); /* older value */
+					free(b->sl[i++].it); /* older value */
 				pick = src[j++];
 			}
 		}
-		if (drop_tombs && pick->len == 0) {
-			free(pick);
+		if (drop_tombs && pick.it->len == 0) {
+			free(pick.it);
 			continue;
 		}
 		out[o++] = pick;
-		bytes += wd_item_size(pick, ks);
+		bytes += wd_item_size(pick.it, ks);
 	}
 	n->nitems = n->nitems - b->n + o;
 	n->log_bytes = n->log_bytes - b->bytes + bytes;
-	free(b->items);
-	b->items = out;
+	free(b->sl);
+	b->sl = out;
 	b->n = o;
 	b->cap = alloc ? alloc : 1;
 	b->bytes = bytes;
 }
 
-/* End of the run of items[j..count) that routes to bucket b of n. */
+/* End of the run of src[j..count) that routes to bucket b of n. */
 static uint32_t run_end(const struct wd_node *n, uint32_t ks,
-			struct wd_item **items, uint32_t count, uint32_t j,
+			const struct wd_slot *src, uint32_t count, uint32_t j,
 			uint32_t b)
 {
 	uint32_t e = j + 1;
-	if (n->nlinks && b + 1 < n->nlinks)
-		while (e < count &&
-		       wd_kcmp(items[e]->data, wd_link_key(n, ks, b), ks) <= 0)
+	if (n->nlinks && b + 1 < n->nlinks) {
+		const uint8_t *lk = wd_link_key(n, ks, b);
+		uint64_t lp = wd_key_pfx(lk, ks);
+		while (e < count && wd_slot_cmp(&src[e], lp, lk, ks) <= 0)
 			e++;
-	else
+	} else {
 		e = count;
+	}
 	return e;
 }
 
-int wd_log_merge(struct wd_node *n, uint32_t ks, struct wd_item **items,
+int wd_log_merge(struct wd_node *n, uint32_t ks, const struct wd_slot *src,
 		 uint32_t count, int tombstones)
 {
 	int drop = tombstones && n->nlinks == 0;
@@ -304,15 +308,15 @@ int wd_log_merge(struct wd_node *n, uint32_t ks, struct wd_item **items,
 	 * moves, so a failure leaves n and the items untouched */
 	uint32_t runs = 0;
 	for (uint32_t j = 0; j < count; runs++)
-		j = run_end(n, ks, items, count, j,
-			    wd_node_bucket_of(n, ks, items[j]->data));
-	struct wd_item ***outs = calloc(runs ? runs : 1, sizeof *outs);
+		j = run_end(n, ks, src, count, j,
+			    wd_node_bucket_of(n, ks, src[j].it->data));
+	struct wd_slot **outs = calloc(runs ? runs : 1, sizeof *outs);
 	if (!outs)
 		return WODAN_E_NOMEM;
 	uint32_t r = 0;
 	for (uint32_t j = 0; j < count; r++) {
-		uint32_t b = wd_node_bucket_of(n, ks, items[j]->data);
-		uint32_t e = run_end(n, ks, items, count, j, b);
+		uint32_t b = wd_node_bucket_of(n, ks, src[j].it->data);
+		uint32_t e = run_end(n, ks, src, count, j, b);
 		size_t sz = (size_t)n->bk[b].n + (e - j);
 		outs[r] = malloc(sz * sizeof **outs);
 		if (!outs[r]) {
@@ -325,9 +329,9 @@ int wd_log_merge(struct wd_node *n, uint32_t ks, struct wd_item **items,
 	}
 	r = 0;
 	for (uint32_t j = 0; j < count; r++) {
-		uint32_t b = wd_node_bucket_of(n, ks, items[j]->data);
-		uint32_t e = run_end(n, ks, items, count, j, b);
-		merge_bucket(n, &n->bk[b], ks, items + j, e - j, drop, outs[r]);
+		uint32_t b = wd_node_bucket_of(n, ks, src[j].it->data);
+		uint32_t e = run_end(n, ks, src, count, j, b);
+		merge_bucket(n, &n->bk[b], ks, src + j, e - j, drop, outs[r]);
 		j = e;
 	}
 	free(outs);
@@ -393,13 +397,13 @@ int wd_link_insert(struct wd_node *n, uint32_t ks, uint32_t idx,
 		if (m && wd_bucket_reserve(&nb, m))
 			return WODAN_E_NOMEM;
 		for (uint32_t j = 0; j < m; j++) {
-			nb.items[j] = old->items[j];
-			nb.bytes += wd_item_size(old->items[j], ks);
+			nb.sl[j] = old->sl[j];
+			nb.bytes += wd_item_size(old->sl[j].it, ks);
 		}
 		nb.n = m;
 		if (m)
-			memmove(old->items, old->items + m,
-				(size_t)(old->n - m) * sizeof *old->items);
+			memmove(old->sl, old->sl + m,
+				(size_t)(old->n - m) * sizeof *old->sl);
 		old->n -= m;
 		old->bytes -= nb.bytes;
 		memmove(n->bk + idx + 1, n->bk + idx,

@@ -19,6 +19,7 @@
  *       with keys in link i's range (lkeys[i-1], lkeys[i]]; a node without
  *       links has one bucket with all its items.  nitems and log_bytes are
  *       the totals over the buckets.
+ *   N8  every slot's pfx is wd_key_pfx() of its item's key.
  *
  * The serialised size is hdr + log_bytes for the log (hdr = 33 for the root,
  * 29 otherwise) and nlinks * (ks + 8) for the links.  A node "fits" when it
@@ -29,6 +30,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "superblock.h"
 
 /* One logged item: ks key bytes then len value bytes in data[]. */
@@ -37,12 +39,21 @@ struct wd_item {
 	uint8_t data[];
 };
 
+/* One entry of a bucket: the item and the first 8 bytes of its key as a
+ * big-endian integer (zero-padded when ks < 8), so that a binary search
+ * compares integers held in the bucket's own array and dereferences an item
+ * only when two prefixes are equal.  Invariant N8: pfx == wd_key_pfx(key). */
+struct wd_slot {
+	uint64_t pfx;
+	struct wd_item *it;
+};
+
 /* The logged items routed to one child link (or all items of a leaf): a
- * sorted array of item pointers.  Keeping the log split per child makes an
- * insert move only its bucket's pointers, and a spill take a whole bucket
- * without scanning the log (issue 4: "spilling groups items per child"). */
+ * sorted array of slots.  Keeping the log split per child makes an insert
+ * move only its bucket's slots, and a spill take a whole bucket without
+ * scanning the log (issue 4: "spilling groups items per child"). */
 struct wd_bucket {
-	struct wd_item **items;
+	struct wd_slot *sl;
 	uint32_t n, cap;
 	uint64_t bytes;           /* sum of item sizes (ks + 2 + len) */
 };
@@ -76,6 +87,40 @@ struct wd_node {
 	struct wd_node *lru_prev, *lru_next; /* clean LRU (cache.c) */
 	uint64_t mem_bytes;       /* memory accounted to this node */
 };
+
+/* The ordering prefix of a key: its first min(ks, 8) bytes as a big-endian
+ * integer, left-aligned.  Prefix order is memcmp order of those bytes, so
+ * unequal prefixes decide a comparison; with ks <= 8 equal prefixes mean
+ * equal keys. */
+static inline uint64_t wd_key_pfx(const uint8_t *k, uint32_t ks)
+{
+	uint64_t v = 0;
+	if (ks >= 8) {
+		memcpy(&v, k, 8);
+		return __builtin_bswap64(v);
+	}
+	for (uint32_t i = 0; i < 8; i++)
+		v = (v << 8) | (i < ks ? k[i] : 0);
+	return v;
+}
+
+/* Compare slot s with key (prefix kp = wd_key_pfx(key)): <0, 0, >0 as
+ * memcmp(s's key, key). */
+static inline int wd_slot_cmp(const struct wd_slot *s, uint64_t kp,
+			      const uint8_t *key, uint32_t ks)
+{
+	if (s->pfx != kp)
+		return s->pfx < kp ? -1 : 1;
+	if (ks <= 8)
+		return 0;
+	return memcmp(s->it->data + 8, key + 8, ks - 8);
+}
+
+static inline struct wd_slot wd_slot_of(struct wd_item *it, uint32_t ks)
+{
+	struct wd_slot s = { wd_key_pfx(it->data, ks), it };
+	return s;
+}
 
 /* Allocate an empty node (no items, no links, one empty bucket).  lo may be
  * NULL (no lower bound).  Returns NULL on allocation failure. */
@@ -142,7 +187,7 @@ int wd_node_set_log(struct wd_node *n, uint32_t ks, struct wd_item **items,
  * target bucket (a merge, not one memmove per item).  0 or WODAN_E_NOMEM
  * (then nothing moved and the items still belong to the caller).
  */
-int wd_log_merge(struct wd_node *n, uint32_t ks, struct wd_item **items,
+int wd_log_merge(struct wd_node *n, uint32_t ks, const struct wd_slot *src,
 		 uint32_t count, int tombstones);
 
 static inline const uint8_t *wd_item_key(const struct wd_item *it)

@@ -23,7 +23,7 @@ void wd_node_encode(const struct wd_geom *g, const struct wd_node *n,
 	/* (mkfs encodes a stack node without buckets: nitems 0) */
 	for (uint32_t b = 0; n->nitems && b < wd_node_nbuckets(n); b++) {
 		for (uint32_t i = 0; i < n->bk[b].n; i++) {
-			const struct wd_item *it = n->bk[b].items[i];
+			const struct wd_item *it = n->bk[b].sl[i].it;
 			memcpy(p, it->data, ks);
 			wd_put16(p + ks, it->len);
 			memcpy(p + ks + 2, it->data + ks, it->len);

@@ -46,7 +46,7 @@ static int64_t bucket_delta(const struct wodan *w, const struct wd_bucket *bk,
 	uint32_t ks = w->g.ks;
 	int64_t d = 0;
 	for (uint32_t j = 0; j < bk->n; j++) {
-		const struct wd_item *it = bk->items[j];
+		const struct wd_item *it = bk->sl[j].it;
 		const struct wd_item *o = wd_log_get(c, ks, it->data);
 		int64_t old = o ? (int64_t)wd_item_size(o, ks) : 0;
 		if (c->nlinks == 0 && is_tomb(w, it))
@@ -63,7 +63,7 @@ static int move_bucket(struct wodan *w, struct wd_node *p, uint32_t i,
 {
 	uint32_t ks = w->g.ks;
 	struct wd_bucket *bk = &p->bk[i];
-	int r = wd_log_merge(c, ks, bk->items, bk->n, w->g.tombstones);
+	int r = wd_log_merge(c, ks, bk->sl, bk->n, w->g.tombstones);
 	if (r)
 		return r;
 	wd_cache_mark_dirty(w, c);
@@ -106,13 +106,13 @@ static int split_child(struct wodan *w, struct wd_node *p, uint32_t i)
 	if (c->nlinks == 0) {
 		struct wd_bucket *cb = &c->bk[0];
 		if (cb->n && in->n) {
-			const uint8_t *kmin = in->items[0]->data;
-			const uint8_t *kmax = in->items[in->n - 1]->data;
-			if (memcmp(kmin, cb->items[cb->n - 1]->data, ks) > 0) {
+			const uint8_t *kmin = in->sl[0].it->data;
+			const uint8_t *kmax = in->sl[in->n - 1].it->data;
+			if (memcmp(kmin, cb->sl[cb->n - 1].it->data, ks) > 0) {
 				mi = cb->n; /* append: c keeps nothing */
-				memcpy(pivot, cb->items[mi - 1]->data, ks);
+				memcpy(pivot, cb->sl[mi - 1].it->data, ks);
 				edge = 1;
-			} else if (memcmp(kmax, cb->items[0]->data, ks) < 0) {
+			} else if (memcmp(kmax, cb->sl[0].it->data, ks) < 0) {
 				mi = 0; /* prepend: the left node starts empty */
 				memcpy(pivot, kmax, ks);
 				edge = 1;
@@ -121,14 +121,14 @@ static int split_child(struct wodan *w, struct wd_node *p, uint32_t i)
 		if (!edge) {
 			uint64_t half = cb->bytes / 2, cum = 0;
 			while (mi < cb->n && cum < half)
-				cum += wd_item_size(cb->items[mi++], ks);
+				cum += wd_item_size(cb->sl[mi++].it, ks);
 			if (mi == cb->n && mi > 0 &&
-			    !memcmp(cb->items[mi - 1]->data, c->hi, ks))
+			    !memcmp(cb->sl[mi - 1].it->data, c->hi, ks))
 				mi--;
 			if (mi > 0) {
-				memcpy(pivot, cb->items[mi - 1]->data, ks);
+				memcpy(pivot, cb->sl[mi - 1].it->data, ks);
 			} else if (cb->n == 0 ||
-				   !key_pred(pivot, cb->items[0]->data, ks) ||
+				   !key_pred(pivot, cb->sl[0].it->data, ks) ||
 				   (c->has_lo && memcmp(pivot, c->lo, ks) <= 0)) {
 				return wd_err(WODAN_E_OUT_OF_SPACE,
 					      "leaf cannot be split further");
@@ -171,19 +171,19 @@ static int split_child(struct wodan *w, struct wd_node *p, uint32_t i)
 		/* leaf: items [0, mi) of the single bucket move to l */
 		struct wd_bucket *cb = &c->bk[0], *lb = &l->bk[0];
 		for (uint32_t j = 0; j < mi; j++) {
-			lb->items[j] = cb->items[j];
-			lb->bytes += wd_item_size(cb->items[j], ks);
+			lb->sl[j] = cb->sl[j];
+			lb->bytes += wd_item_size(cb->sl[j].it, ks);
 		}
 		lb->n = mi;
-		memmove(cb->items, cb->items + mi,
-			(size_t)(cb->n - mi) * sizeof *cb->items);
+		memmove(cb->sl, cb->sl + mi,
+			(size_t)(cb->n - mi) * sizeof *cb->sl);
 		cb->n -= mi;
 		cb->bytes -= lb->bytes;
 		l->nitems = mi;
 		l->log_bytes = lb->bytes;
 	} else {
 		/* inner: links [0, ml) and their buckets move to l */
-		free(l->bk[0].items);
+		free(l->bk[0].sl);
 		memcpy(l->lkeys, c->lkeys, (size_t)ml * ks);
 		memcpy(l->laddr, c->laddr, ml * sizeof *l->laddr);
 		memcpy(l->lchild, c->lchild, ml * sizeof *l->lchild);
@@ -381,7 +381,7 @@ int wd_tree_lookup(struct wodan *w, const uint8_t *key, const uint8_t **val,
 		int found;
 		uint32_t k = wd_bucket_find(b, ks, key, &found);
 		if (found) {
-			const struct wd_item *it = b->items[k];
+			const struct wd_item *it = b->sl[k].it;
 			if (is_tomb(w, it))
 				return 0;
 			*val = it->data + ks;
