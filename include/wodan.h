@@ -144,11 +144,25 @@ struct wodan_open_opts {
 	uint64_t cache_bytes;        /* clean-node cache budget; 0 = 256 MiB
 				      * (a 1M-key index of 45-byte entries
 				      * takes about 110 MiB in memory) */
-	uint64_t dirty_bytes;        /* dirty-node budget; 0 = 64 MiB */
+	uint64_t dirty_bytes;        /* dirty-node soft ceiling in bytes of
+				      * node memory; 0 = 64 MiB.  Reaching it
+				      * before an insert or delete flushes
+				      * (or answers NEEDS_FLUSH with
+				      * WODAN_OPEN_NO_AUTOFLUSH) */
 	uint32_t max_fanout;         /* child links per inner node our splits
 				      * allow; 0 = WODAN_DEFAULT_FANOUT; never
 				      * above the layout's Cmax (ORIGINAL
 				      * §3.2); at least 2 */
+	uint64_t dirty_hard_bytes;   /* dirty-node hard ceiling; 0 = twice
+				      * the soft ceiling.  Never below 16
+				      * nodes' worth of memory (up to about
+				      * 2.2 blocks per node), so that every
+				      * operation can make progress.  An
+				      * operation that could pass it stops
+				      * with NEEDS_FLUSH before changing
+				      * anything the user sees; with auto
+				      * flush the library flushes and
+				      * retries once */
 };
 
 /* Default fanout limit: a B-epsilon tree keeps fanout well below the link
@@ -265,6 +279,13 @@ struct wodan_stats {
 	uint64_t cache_bytes;         /* clean node memory now */
 	uint64_t dirty_bytes;         /* dirty node memory now */
 	uint64_t dirty_nodes;
+	uint64_t dirty_peak_bytes;    /* highest dirty_bytes since open */
+	uint64_t dirty_soft_bytes;    /* the effective soft ceiling */
+	uint64_t dirty_hard_bytes;    /* the effective hard ceiling: dirty
+				       * memory never exceeds it */
+	uint64_t hard_ceiling_stops;  /* operations stopped (and, with auto
+				       * flush, flushed and retried) at the
+				       * hard ceiling */
 };
 
 /* Fill *st with counters since open.  Never fails for a valid handle. */

@@ -1,4 +1,5 @@
-/* cache.c -- node cache: loads, clean LRU, byte budgets (see cache.h). */
+/* cache.c -- node cache: loads, one recency list for clean and dirty
+ * nodes, byte budgets (see cache.h). */
 #include <stdlib.h>
 #include <string.h>
 #include "blockio.h"
@@ -36,9 +37,19 @@ static int on_lru(const struct wodan *w, const struct wd_node *n)
 	return n->lru_prev || n->lru_next || w->lru_head == n;
 }
 
+static void note_peak(struct wodan *w)
+{
+	if (w->dirty_bytes > w->st.dirty_peak_bytes)
+		w->st.dirty_peak_bytes = w->dirty_bytes;
+}
+
 void wd_cache_touch(struct wodan *w, struct wd_node *n)
 {
-	if (!n->dirty && !n->is_root && w->lru_head != n) {
+	/* child first, then each ancestor: the parent ends up ahead of the
+	 * child (C5); the walk stops at the root, which is not listed */
+	for (; n && !n->is_root; n = n->parent) {
+		if (w->lru_head == n)
+			continue;
 		lru_unlink(w, n);
 		lru_push_head(w, n);
 	}
@@ -61,13 +72,12 @@ uint32_t wd_cache_clean_path(const struct wd_node *n)
 void wd_cache_mark_dirty(struct wodan *w, struct wd_node *n)
 {
 	for (; n && !n->dirty; n = n->parent) {
-		if (on_lru(w, n))
-			lru_unlink(w, n);
 		n->dirty = 1;
 		w->clean_bytes -= n->mem_bytes;
 		w->dirty_bytes += n->mem_bytes;
 		w->dirty_nodes++;
 	}
+	note_peak(w);
 }
 
 void wd_cache_add_new(struct wodan *w, struct wd_node *n)
@@ -75,6 +85,9 @@ void wd_cache_add_new(struct wodan *w, struct wd_node *n)
 	n->dirty = 1;
 	w->dirty_bytes += n->mem_bytes;
 	w->dirty_nodes++;
+	note_peak(w);
+	if (!n->is_root)
+		wd_cache_touch(w, n);
 }
 
 void wd_cache_mark_clean(struct wodan *w, struct wd_node *n)
@@ -85,17 +98,19 @@ void wd_cache_mark_clean(struct wodan *w, struct wd_node *n)
 	w->dirty_bytes -= n->mem_bytes;
 	w->clean_bytes += n->mem_bytes;
 	w->dirty_nodes--;
-	if (!n->is_root)
-		lru_push_head(w, n);
+	/* its place in the recency list stays (C5) */
 }
 
 void wd_cache_resize(struct wodan *w, struct wd_node *n)
 {
 	uint64_t m = wd_node_mem(n, w->g.ks);
-	if (n->dirty)
+	if (n->dirty) {
 		w->dirty_bytes = w->dirty_bytes - n->mem_bytes + m;
-	else
-		w->clean_bytes = w->clean_bytes - n->mem_bytes + m;
+		n->mem_bytes = m;
+		note_peak(w);
+		return;
+	}
+	w->clean_bytes = w->clean_bytes - n->mem_bytes + m;
 	n->mem_bytes = m;
 }
 
@@ -125,25 +140,26 @@ static void free_subtree(struct wodan *w, struct wd_node *n)
 
 void wd_cache_trim(struct wodan *w)
 {
-	/* bounded: each step evicts or rotates one LRU entry */
-	uint64_t rotations = 0;
-	while (w->clean_bytes > w->cache_budget && w->lru_tail) {
-		struct wd_node *t = w->lru_tail;
-		/* pinned nodes form a path from the root (iterate.c), so an
-		 * unpinned node has no pinned descendant */
-		if (t->pins) {
-			if (++rotations > 64)
-				break;
-			lru_unlink(w, t);
-			lru_push_head(w, t);
+	/* Walk from the least recent end.  By C5 the first clean unpinned
+	 * node found has no cached children (they are all less recent and
+	 * clean by N6, so they would have been found first); dirty and
+	 * pinned nodes are passed over, never moved.  Bounded: each step
+	 * evicts or passes one list entry. */
+	struct wd_node *t = w->lru_tail;
+	while (w->clean_bytes > w->cache_budget && t) {
+		struct wd_node *prev = t->lru_prev;
+		if (t->dirty || t->pins) {
+			t = prev;
 			continue;
 		}
 		struct wd_node *p = t->parent;
 		uint32_t i = wd_link_route(p, w->g.ks, t->hi);
 		if (i < p->nlinks && p->lchild[i] == t)
 			p->lchild[i] = NULL;
-		free_subtree(w, t);
+		free_subtree(w, t); /* t alone, by C5; the subtree walk is a
+				     * safety net */
 		w->st.cache_evictions++;
+		t = prev;
 	}
 }
 
@@ -186,6 +202,72 @@ int wd_cache_child(struct wodan *w, struct wd_node *p, uint32_t i,
 	p->lchild[i] = c;
 	w->clean_bytes += c->mem_bytes;
 	lru_push_head(w, c);
+	wd_cache_touch(w, c);
 	*out = c;
+	return 0;
+}
+
+/* Depth-first walk for wd_cache_check: counts, sums, N5, N6 and C5. */
+static int check_walk(const struct wodan *w, const struct wd_node *n,
+		      uint64_t *listed, uint64_t *clean, uint64_t *dirty,
+		      uint64_t *ndirty)
+{
+	if (n->dirty) {
+		*dirty += n->mem_bytes;
+		(*ndirty)++;
+	} else {
+		*clean += n->mem_bytes;
+	}
+	if (!n->is_root)
+		(*listed)++;
+	for (uint32_t i = 0; i < n->nlinks; i++) {
+		const struct wd_node *c = n->lchild[i];
+		if (!c)
+			continue;
+		if (c->parent != n)
+			return wd_err(WODAN_E_CORRUPT, "N5: child's parent");
+		if (c->dirty && !n->dirty)
+			return wd_err(WODAN_E_CORRUPT, "N6: dirty child of a "
+				      "clean parent");
+		if (!n->is_root) {
+			/* C5: n must be found walking from c towards the
+			 * head */
+			const struct wd_node *x = c->lru_prev;
+			while (x && x != n)
+				x = x->lru_prev;
+			if (!x)
+				return wd_err(WODAN_E_CORRUPT, "C5: a child is "
+					      "more recent than its parent");
+		}
+		int r = check_walk(w, c, listed, clean, dirty, ndirty);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int wd_cache_check(const struct wodan *w)
+{
+	uint64_t listed = 0, clean = 0, dirty = 0, ndirty = 0, onlist = 0;
+	int r = check_walk(w, w->root, &listed, &clean, &dirty, &ndirty);
+	if (r)
+		return r;
+	for (const struct wd_node *x = w->lru_head; x; x = x->lru_next) {
+		if (++onlist > listed || x->is_root)
+			return wd_err(WODAN_E_CORRUPT, "C2: list holds a node "
+				      "not in the tree, or the root");
+		if ((x->lru_next ? x->lru_next->lru_prev : w->lru_tail) != x)
+			return wd_err(WODAN_E_CORRUPT, "C2: list links");
+	}
+	if (onlist != listed)
+		return wd_err(WODAN_E_CORRUPT, "C2: %llu nodes in memory, %llu "
+			      "listed", (unsigned long long)listed,
+			      (unsigned long long)onlist);
+	if (clean != w->clean_bytes || dirty != w->dirty_bytes ||
+	    ndirty != w->dirty_nodes)
+		return wd_err(WODAN_E_CORRUPT, "C2: byte or node totals");
+	if (dirty > w->dirty_hard && w->dirty_hard)
+		return wd_err(WODAN_E_CORRUPT, "C6: dirty memory above the "
+			      "hard ceiling");
 	return 0;
 }

@@ -75,6 +75,11 @@ int wodan_open(struct wodan_backend *be, const struct wodan_open_opts *opts,
 		return r;
 	w->cache_budget = o.cache_bytes ? o.cache_bytes : DEFAULT_CACHE;
 	w->dirty_budget = o.dirty_bytes ? o.dirty_bytes : DEFAULT_DIRTY;
+	w->node_mem_max = wd_node_mem_max(&w->g);
+	w->dirty_hard = o.dirty_hard_bytes ? o.dirty_hard_bytes
+					   : 2 * w->dirty_budget;
+	if (w->dirty_hard < 16 * w->node_mem_max)
+		w->dirty_hard = 16 * w->node_mem_max;
 	uint32_t fan = o.max_fanout ? o.max_fanout : WODAN_DEFAULT_FANOUT;
 	if (fan < w->max_fanout)
 		w->max_fanout = fan < 2 ? 2 : fan;
@@ -160,7 +165,24 @@ static int do_insert(wodan_t *w, const void *key, const void *val,
 			return r;
 		w->st.auto_flushes++;
 	}
-	return done(w, wd_tree_insert(w, key, val, (uint32_t)val_len));
+	w->hard_hit = 0;
+	int r = wd_tree_insert(w, key, val, (uint32_t)val_len);
+	for (int round = 0; r == WODAN_E_NEEDS_FLUSH && w->hard_hit &&
+			    !(w->flags & WODAN_OPEN_NO_AUTOFLUSH) && round < 1000;
+	     round++) {
+		/* stopped at the hard ceiling (cache.h C6): nothing the user
+		 * sees changed, and the spills and splits done so far stay
+		 * done, so each round gets further (one insert can cascade
+		 * through more nodes than the ceiling admits at once) */
+		wd_err_clear();
+		w->hard_hit = 0;
+		r = wd_flush(w);
+		if (r)
+			return done(w, r);
+		w->st.auto_flushes++;
+		r = wd_tree_insert(w, key, val, (uint32_t)val_len);
+	}
+	return done(w, r);
 }
 
 int wodan_insert(wodan_t *w, const void *key, size_t key_len,
@@ -261,5 +283,7 @@ int wodan_get_stats(wodan_t *w, struct wodan_stats *st)
 	st->cache_bytes = w->clean_bytes;
 	st->dirty_bytes = w->dirty_bytes;
 	st->dirty_nodes = w->dirty_nodes;
+	st->dirty_soft_bytes = w->dirty_budget;
+	st->dirty_hard_bytes = w->dirty_hard;
 	return 0;
 }

@@ -28,8 +28,11 @@ struct wodan {
 	uint64_t next_gen;         /* next generation to write */
 
 	/* cache (cache.c) */
-	struct wd_node *lru_head, *lru_tail; /* clean nodes, head = newest */
-	uint64_t cache_budget, dirty_budget; /* bytes */
+	struct wd_node *lru_head, *lru_tail; /* non-root nodes, head = newest */
+	uint64_t cache_budget, dirty_budget; /* bytes (dirty: soft ceiling) */
+	uint64_t dirty_hard;       /* bytes; C6 in cache.h */
+	uint64_t node_mem_max;     /* wd_node_mem_max(&g) */
+	uint8_t hard_hit;          /* the last NEEDS_FLUSH came from C6 */
 	uint64_t clean_bytes, dirty_bytes;
 	uint64_t dirty_nodes;      /* nodes the next flush must write */
 

@@ -60,6 +60,15 @@ uint64_t wd_node_mem(const struct wd_node *n, uint32_t ks)
 	       (uint64_t)n->links_cap * (ks + 16 + sizeof(struct wd_bucket));
 }
 
+uint64_t wd_node_mem_max(const struct wd_geom *g)
+{
+	uint32_t ks = g->ks;
+	uint64_t items = g->block_end / (ks + 2u);
+	uint64_t links = 2ull * (g->cmax + 1) + 8;
+	return sizeof(struct wd_node) + 2ull * ks + g->block_end + 40 * items +
+	       links * (ks + 16 + sizeof(struct wd_bucket));
+}
+
 int64_t wd_node_log_room(const struct wd_node *n, const struct wd_geom *g)
 {
 	int64_t limit = n->nlinks ? g->q : g->block_end;

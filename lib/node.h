@@ -14,7 +14,8 @@
  *   N5  lchild[i] != NULL iff that child is in memory; then
  *       lchild[i]->parent == this node and lchild[i]->hi == lkeys[i].
  *   N6  dirty implies parent dirty (the dirty nodes form a tree from the
- *       root); clean nodes sit in the cache's LRU list, dirty ones do not.
+ *       root); every non-root node in memory is on the cache's recency
+ *       list (cache.h C2, C5).
  *   N7  the log is kept per child: bucket i holds exactly the logged items
  *       with keys in link i's range (lkeys[i-1], lkeys[i]]; a node without
  *       links has one bucket with all its items.  nitems and log_bytes are
@@ -84,7 +85,7 @@ struct wd_node {
 				   * children's generations when new) */
 	uint64_t flush_addr;      /* scratch for flush: newly allocated block */
 
-	struct wd_node *lru_prev, *lru_next; /* clean LRU (cache.c) */
+	struct wd_node *lru_prev, *lru_next; /* recency list (cache.c) */
 	uint64_t mem_bytes;       /* memory accounted to this node */
 };
 
@@ -130,6 +131,11 @@ struct wd_node *wd_node_new(uint32_t ks, const uint8_t *lo, const uint8_t *hi,
 void wd_node_free(struct wd_node *n);
 /* Recompute mem_bytes from the node's contents. */
 uint64_t wd_node_mem(const struct wd_node *n, uint32_t ks);
+
+/* An upper bound of wd_node_mem() for any node that fits a block of this
+ * geometry (log at most block_end bytes of items of at least ks + 2 bytes,
+ * link arrays at most 2 * (cmax + 1) + 8 entries). */
+uint64_t wd_node_mem_max(const struct wd_geom *g);
 
 /* Header bytes of n: 33 for the root, 29 otherwise. */
 static inline uint32_t wd_node_hdr(const struct wd_node *n)

@@ -11,11 +11,27 @@
 #define AGAIN 1    /* the structure below changed: re-evaluate */
 #define SPLIT_ME 2 /* the node must be split by its parent */
 
+/* C6 (cache.h): k more dirty nodes must keep dirty memory provably under
+ * the hard ceiling. */
+static int reserve_memory(struct wodan *w, uint32_t k)
+{
+	if (!w->dirty_nodes ||
+	    (w->dirty_nodes + k) * w->node_mem_max <= w->dirty_hard)
+		return 0;
+	w->hard_hit = 1;
+	w->st.hard_ceiling_stops++;
+	return wd_err(WODAN_E_NEEDS_FLUSH,
+		      "%llu dirty nodes and %u more could pass the dirty "
+		      "memory hard ceiling (%llu bytes): flush first",
+		      (unsigned long long)w->dirty_nodes, k,
+		      (unsigned long long)w->dirty_hard);
+}
+
 int wd_tree_reserve_blocks(struct wodan *w, uint32_t k)
 {
 	uint64_t free_now = w->sm.free_count;
 	if (w->dirty_nodes + k <= free_now)
-		return 0;
+		return reserve_memory(w, k);
 	/* With dirty nodes a flush may make room (rewritten nodes give their
 	 * old blocks back once it is durable, and what this operation
 	 * reorganised is kept), so the caller flushes and retries; only with

@@ -203,15 +203,46 @@ static void check_iterate(wodan_t *w, struct model *m, uint64_t *rng,
 			 (unsigned long long)seed);
 }
 
-static wodan_t *reopen(struct wodan_backend *be, uint64_t cache)
+/* Half the opens use a small dirty soft ceiling (a few blocks) and no auto
+ * flush, so NEEDS_FLUSH from the ceilings comes often (auto flush would
+ * make writes durable behind the model's back). */
+static wodan_t *reopen(struct wodan_backend *be, uint64_t cache,
+		       uint64_t *rng, uint32_t bs)
 {
 	wodan_t *w = NULL;
 	struct wodan_open_opts o = { .cache_bytes = cache };
+	if (tu_below(rng, 2)) {
+		o.flags = WODAN_OPEN_NO_AUTOFLUSH;
+		o.dirty_bytes = (uint64_t)bs * (1 + tu_below(rng, 8));
+		o.dirty_hard_bytes = o.dirty_bytes;
+	}
 	int r = wodan_open(be, &o, &w);
 	if (r)
 		fail_msg("reopen failed: %s: %s (seed %llu)", wodan_strerror(r),
 			 wodan_last_error()->message, (unsigned long long)seed);
 	return w;
+}
+
+/* cache.h C6: dirty memory never passes the hard ceiling. */
+static void check_ceiling(wodan_t *w, uint64_t op)
+{
+	struct wodan_stats st;
+	wodan_get_stats(w, &st);
+	if (st.dirty_bytes > st.dirty_hard_bytes ||
+	    st.dirty_peak_bytes > st.dirty_hard_bytes)
+		fail_msg("dirty memory %llu (peak %llu) above the hard ceiling "
+			 "%llu (op %llu seed %llu)",
+			 (unsigned long long)st.dirty_bytes,
+			 (unsigned long long)st.dirty_peak_bytes,
+			 (unsigned long long)st.dirty_hard_bytes,
+			 (unsigned long long)op, (unsigned long long)seed);
+}
+
+static uint64_t hard_stops(wodan_t *w)
+{
+	struct wodan_stats st;
+	wodan_get_stats(w, &st);
+	return st.hard_ceiling_stops;
 }
 
 static void run_cfg(const struct cfg *cf, uint64_t ops)
@@ -227,14 +258,14 @@ static void run_cfg(const struct cfg *cf, uint64_t ops)
 	assert_int_equal(wodan_mkfs(be, &p, NULL), 0);
 	/* a small cache forces evictions and reloads */
 	uint64_t cache = (uint64_t)cf->bs * 6;
-	wodan_t *w = reopen(be, cache);
+	wodan_t *w = reopen(be, cache, &rng, cf->bs);
 	struct wodan_info info;
 	wodan_get_info(w, &info);
 	uint32_t maxv = cf->max_val < info.max_value_bytes ? cf->max_val
 							    : info.max_value_bytes;
 	uint8_t *val = malloc(65536), *got = malloc(65536);
 	uint8_t key[64];
-	uint64_t reopens = 0, crashes = 0, flushes = 0;
+	uint64_t reopens = 0, crashes = 0, flushes = 0, stops = 0;
 	for (uint64_t op = 0; op < ops; op++) {
 		uint32_t ki = (uint32_t)tu_below(&rng, m.n);
 		memcpy(key, m.keys + (size_t)ki * cf->ks, cf->ks);
@@ -255,7 +286,7 @@ static void run_cfg(const struct cfg *cf, uint64_t ops)
 				val[b] = (uint8_t)tu_splitmix(&rng);
 			for (int t = 0;; t++) {
 				r = wodan_insert(w, key, cf->ks, val, len);
-				if (r != WODAN_E_NEEDS_FLUSH || t > 2)
+				if (r != WODAN_E_NEEDS_FLUSH || t > 50)
 					break;
 				assert_int_equal(wodan_flush(w, NULL), 0);
 				snapshot(m.durable, m.cur, m.n);
@@ -270,7 +301,7 @@ static void run_cfg(const struct cfg *cf, uint64_t ops)
 		} else if (dice < 600 && cf->tombstones) { /* delete */
 			for (int t = 0;; t++) {
 				r = wodan_delete(w, key, cf->ks);
-				if (r != WODAN_E_NEEDS_FLUSH || t > 2)
+				if (r != WODAN_E_NEEDS_FLUSH || t > 50)
 					break;
 				assert_int_equal(wodan_flush(w, NULL), 0);
 				snapshot(m.durable, m.cur, m.n);
@@ -278,6 +309,7 @@ static void run_cfg(const struct cfg *cf, uint64_t ops)
 			assert_int_equal(r, 0);
 			entry_clear(&m.cur[ki]);
 		} else if (dice < 950) { /* lookup */
+			check_ceiling(w, op);
 			size_t len = 0;
 			r = wodan_lookup(w, key, cf->ks, got, 65536, &len);
 			if (r != (m.cur[ki].present ? 1 : 0))
@@ -300,19 +332,22 @@ static void run_cfg(const struct cfg *cf, uint64_t ops)
 			snapshot(m.durable, m.cur, m.n);
 			flushes++;
 		} else if (dice < 995) { /* clean close and reopen */
+			stops += hard_stops(w);
 			assert_int_equal(wodan_close(w), 0);
 			snapshot(m.durable, m.cur, m.n);
-			w = reopen(be, cache);
+			w = reopen(be, cache, &rng, cf->bs);
 			reopens++;
 		} else { /* crash: drop unflushed state */
+			stops += hard_stops(w);
 			wodan_abandon(w);
 			snapshot(m.cur, m.durable, m.n);
-			w = reopen(be, cache);
+			w = reopen(be, cache, &rng, cf->bs);
 			check_iterate(w, &m, &rng, 1);
 			crashes++;
 		}
 	}
 	check_iterate(w, &m, &rng, 1);
+	stops += hard_stops(w);
 	assert_int_equal(wodan_close(w), 0);
 	/* the image checks clean and holds exactly the model */
 	struct wodan_check_report rep;
@@ -329,11 +364,12 @@ static void run_cfg(const struct cfg *cf, uint64_t ops)
 	assert_int_equal(rep.used_blocks + rep.free_blocks,
 			 rep.logical_size_blocks);
 	printf("# bs %u ks %u: %llu ops, depth %u, %llu nodes, %llu live, "
-	       "%llu flushes, %llu reopens, %llu crashes\n", cf->bs, cf->ks,
+	       "%llu flushes, %llu reopens, %llu crashes, %llu hard-ceiling "
+	       "stops\n", cf->bs, cf->ks,
 	       (unsigned long long)ops, rep.depth,
 	       (unsigned long long)rep.nodes, (unsigned long long)live,
 	       (unsigned long long)flushes, (unsigned long long)reopens,
-	       (unsigned long long)crashes);
+	       (unsigned long long)crashes, (unsigned long long)stops);
 	wodan_check_report_free(&rep);
 	wodan_backend_close(be);
 	free(val);

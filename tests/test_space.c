@@ -720,9 +720,11 @@ static void test_autoflush(void **state)
 					 (unsigned long long)seed);
 			wodan_get_stats(w, &st);
 			if (st.auto_flushes != last_auto) {
-				/* the automatic flush ran before this insert
-				 * changed anything */
-				assert_int_equal(st.auto_flushes, last_auto + 1);
+				/* the automatic flushes ran before this insert
+				 * changed anything the user sees (one at the
+				 * soft ceiling, more when the insert stopped
+				 * at the hard ceiling, cache.h C6) */
+				assert_true(st.auto_flushes > last_auto);
 				assert_int_equal(mode, 0);
 				last_auto = st.auto_flushes;
 				m_copy(&dur, &cur);
