@@ -145,7 +145,7 @@ struct wodan_open_opts {
 				      * (a 1M-key index of 45-byte entries
 				      * takes about 110 MiB in memory) */
 	uint64_t dirty_bytes;        /* dirty-node soft ceiling in bytes of
-				      * node memory; 0 = 64 MiB.  Reaching it
+				      * node memory; 0 = 128 MiB.  Reaching it
 				      * before an insert or delete flushes
 				      * (or answers NEEDS_FLUSH with
 				      * WODAN_OPEN_NO_AUTOFLUSH) */

@@ -10,7 +10,7 @@
 #include "blockio.h"
 
 #define DEFAULT_CACHE (256ull << 20)
-#define DEFAULT_DIRTY (64ull << 20)
+#define DEFAULT_DIRTY (128ull << 20)
 
 /*
  * After a rollback to root candidate `chosen`, the damaged newer roots are

@@ -40,7 +40,7 @@ static int out_emit(struct sink *s, const struct wd_item *it)
 		return END_REACHED;
 	if (o->w->g.tombstones && it->len == 0)
 		return 0;
-	if (o->fn(o->arg, it->data, it->data + ks, it->len))
+	if (o->fn(o->arg, it->data, wd_item_val(it, ks), it->len))
 		return wd_err(WODAN_E_ABORTED, "iteration stopped by callback");
 	return 0;
 }

@@ -134,13 +134,14 @@ struct wd_item *wd_log_get(const struct wd_node *n, uint32_t ks,
 struct wd_item *wd_item_new(uint32_t ks, const uint8_t *key,
 			    const uint8_t *val, uint32_t len)
 {
-	struct wd_item *it = malloc(sizeof *it + ks + len);
+	struct wd_item *it = malloc(sizeof *it + ks + 2 + len);
 	if (!it)
 		return NULL;
 	it->len = (uint16_t)len;
 	memcpy(it->data, key, ks);
+	wd_put16(it->data + ks, (uint16_t)len);
 	if (len)
-		memcpy(it->data + ks, val, len);
+		memcpy(it->data + ks + 2, val, len);
 	return it;
 }
 

@@ -34,7 +34,9 @@
 #include <string.h>
 #include "superblock.h"
 
-/* One logged item: ks key bytes then len value bytes in data[]. */
+/* One logged item, kept in its on-disk form (FORMAT.md §2): data[] holds ks
+ * key bytes, the value length as a little-endian u16, then len value bytes,
+ * so that encoding a node copies each item with one memcpy. */
 struct wd_item {
 	uint16_t len;
 	uint8_t data[];
@@ -203,7 +205,7 @@ static inline const uint8_t *wd_item_key(const struct wd_item *it)
 static inline const uint8_t *wd_item_val(const struct wd_item *it,
 					 uint32_t ks)
 {
-	return it->data + ks;
+	return it->data + ks + 2;
 }
 static inline uint64_t wd_item_size(const struct wd_item *it, uint32_t ks)
 {

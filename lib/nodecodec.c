@@ -24,10 +24,10 @@ void wd_node_encode(const struct wd_geom *g, const struct wd_node *n,
 	for (uint32_t b = 0; n->nitems && b < wd_node_nbuckets(n); b++) {
 		for (uint32_t i = 0; i < n->bk[b].n; i++) {
 			const struct wd_item *it = n->bk[b].sl[i].it;
-			memcpy(p, it->data, ks);
-			wd_put16(p + ks, it->len);
-			memcpy(p + ks + 2, it->data + ks, it->len);
-			p += ks + 2 + it->len;
+			/* the item is kept in its on-disk form */
+			size_t sz = (size_t)ks + 2 + it->len;
+			memcpy(p, it->data, sz);
+			p += sz;
 		}
 	}
 	uint8_t *links = blk + g->block_end - (size_t)n->nlinks * g->cl;

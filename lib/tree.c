@@ -400,7 +400,7 @@ int wd_tree_lookup(struct wodan *w, const uint8_t *key, const uint8_t **val,
 			const struct wd_item *it = b->sl[k].it;
 			if (is_tomb(w, it))
 				return 0;
-			*val = it->data + ks;
+			*val = wd_item_val(it, ks);
 			*len = it->len;
 			return 1;
 		}

@@ -83,7 +83,8 @@ static const char bench_help[] =
 	"  --key-size N       key size in bytes, 8 .. 255\n"
 	"  --value-size N     value size in bytes\n"
 	"  --cache BYTES      clean-node cache budget (default 256M)\n"
-	"  --dirty BYTES      dirty-node budget (default 64M)\n"
+	"  --dirty BYTES      dirty-node soft ceiling (default 128M; the hard\n"
+	"                     ceiling is twice it)\n"
 	"  --fanout N         maximum child links per inner node (default: the\n"
 	"                     layout's capacity)\n"
 	"  --flush-every N    flush after every N inserts in the bulk insert\n"
@@ -130,7 +131,10 @@ static const char bench_help[] =
 	"  values) flush_every zero_values inserts lookups found\n"
 	"  blocks_written blocks_read cache_hits cache_misses cache_evictions\n"
 	"  spills splits auto_flushes needs_flush_retries cache_bytes_now\n"
-	"  dirty_bytes_now reopen_seconds reopen_bytes_read libwodan.\n"
+	"  dirty_bytes_now reopen_seconds reopen_bytes_read libwodan;\n"
+	"  dirty_hard dirty_peak_bytes hard_ceiling_stops (dirty-node memory\n"
+	"  ceilings, the highest dirty memory since open, operations stopped\n"
+	"  at the hard ceiling).\n"
 	"Library failures print the error and exit 1; usage errors exit 16; a\n"
 	"present key not found, an absent key found or a wrong scan count is a\n"
 	"failure too.\n"
@@ -206,7 +210,7 @@ static const struct workload workloads[] = {
 #define N_WORKLOADS (sizeof workloads / sizeof workloads[0])
 #define FILLSYNC_OPS 10000u
 #define DEFAULT_CACHE (256ull << 20) /* wodan_open_opts cache_bytes 0 */
-#define DEFAULT_BUDGET (64ull << 20) /* wodan_open_opts dirty_bytes 0 */
+#define DEFAULT_BUDGET (128ull << 20) /* wodan_open_opts dirty_bytes 0 */
 
 /* ---------------------------------------------------------------- state */
 
@@ -877,7 +881,11 @@ static void report(struct bench *b, const struct phase *p)
 	cj_str(&j, "device", b->label);
 	cj_u64(&j, "seed", b->seed);
 	cj_u64(&j, "cache", b->cache ? b->cache : DEFAULT_CACHE);
-	cj_u64(&j, "dirty", b->dirty ? b->dirty : DEFAULT_BUDGET);
+	cj_u64(&j, "dirty", s1->dirty_soft_bytes);
+	cj_u64(&j, "dirty_hard", s1->dirty_hard_bytes);
+	cj_u64(&j, "dirty_peak_bytes", s1->dirty_peak_bytes);
+	cj_u64(&j, "hard_ceiling_stops",
+	       s1->hard_ceiling_stops - s0->hard_ceiling_stops);
 	cj_u64(&j, "fanout", in.max_fanout);
 	cj_u64(&j, "flush_every", b->flush_every);
 	cj_bool(&j, "zero_values", b->zero);
