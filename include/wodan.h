@@ -105,6 +105,13 @@ struct wodan_mkfs_params {
 				      * (blocks 1..logical size - 1) before
 				      * writing, like mke2fs; a backend
 				      * without discard is not an error */
+	int journal;                 /* non-zero: set incompat bit 0x10, a
+				      * redo journal: wodan_flush appends the
+				      * changes since the last flush to
+				      * journal blocks instead of rewriting
+				      * the tree (doc/SPEC.md §9).  The
+				      * original Wodan cannot open such an
+				      * image */
 };
 
 /*
@@ -286,6 +293,13 @@ struct wodan_stats {
 	uint64_t hard_ceiling_stops;  /* operations stopped (and, with auto
 				       * flush, flushed and retried) at the
 				       * hard ceiling */
+	/* journal images (mkfs journal, incompat 0x10): */
+	uint64_t journal_commits;     /* wodan_flush calls made durable by
+				       * journal blocks alone */
+	uint64_t journal_blocks_written;
+	uint64_t checkpoints;         /* full flushes of the tree that started
+				       * a new journal epoch */
+	uint64_t journal_replayed_commits; /* commits replayed at open */
 };
 
 /* Fill *st with counters since open.  Never fails for a valid handle. */

@@ -4,6 +4,7 @@
 #include "cache.h"
 #include "error.h"
 #include "flush.h"
+#include "journal.h"
 #include "iterate.h"
 #include "mount.h"
 #include "tree.h"
@@ -110,6 +111,10 @@ int wodan_open(struct wodan_backend *be, const struct wodan_open_opts *opts,
 		if (r == 0)
 			r = forget_newer_roots(w, Ls, gens, n, chosen, gen);
 	}
+	if (!r) {
+		uint64_t commits;
+		r = wd_journal_open(w, &commits);
+	}
 	if (r) {
 		wd_handle_free(w);
 		return r;
@@ -130,7 +135,7 @@ int wodan_close(wodan_t *w)
 	wd_err_clear();
 	int r = 0;
 	if (!(w->flags & WODAN_OPEN_READONLY))
-		r = wd_flush(w);
+		r = wd_checkpoint(w);
 	wd_handle_free(w);
 	return r;
 }
@@ -155,12 +160,14 @@ static int do_insert(wodan_t *w, const void *key, const void *val,
 {
 	if (w->flags & WODAN_OPEN_READONLY)
 		return wd_err(WODAN_E_READONLY, "handle is read-only");
-	if (w->dirty_bytes >= w->dirty_budget) {
-		if (w->flags & WODAN_OPEN_NO_AUTOFLUSH)
+	if (w->dirty_bytes + w->j.len >= w->dirty_budget) {
+		if (w->flags & WODAN_OPEN_NO_AUTOFLUSH) {
+			w->j.want_checkpoint = 1;
 			return wd_err(WODAN_E_NEEDS_FLUSH,
 				      "dirty memory budget (%llu bytes) full",
 				      (unsigned long long)w->dirty_budget);
-		int r = wd_flush(w);
+		}
+		int r = wd_checkpoint(w);
 		if (r)
 			return r;
 		w->st.auto_flushes++;
@@ -176,12 +183,17 @@ static int do_insert(wodan_t *w, const void *key, const void *val,
 		 * through more nodes than the ceiling admits at once) */
 		wd_err_clear();
 		w->hard_hit = 0;
-		r = wd_flush(w);
+		r = wd_checkpoint(w);
 		if (r)
 			return done(w, r);
 		w->st.auto_flushes++;
 		r = wd_tree_insert(w, key, val, (uint32_t)val_len);
 	}
+	if (r == WODAN_E_NEEDS_FLUSH)
+		w->j.want_checkpoint = 1; /* the caller's flush must make room */
+	else if (r == 0 && w->j.on)
+		/* on failure the next commit is a checkpoint (journal.c) */
+		(void)wd_journal_append(w, key, val, (uint32_t)val_len);
 	return done(w, r);
 }
 
@@ -241,7 +253,7 @@ int wodan_flush(wodan_t *w, uint64_t *generation)
 	wd_err_clear();
 	if (w->flags & WODAN_OPEN_READONLY)
 		return wd_err(WODAN_E_READONLY, "handle is read-only");
-	int r = wd_flush(w);
+	int r = wd_commit(w);
 	if (!r && generation)
 		*generation = w->gen;
 	return done(w, r);

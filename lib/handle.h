@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 #include "wodan.h"
+#include "journal.h"
 #include "node.h"
 #include "spacemap.h"
 #include "superblock.h"
@@ -35,6 +36,8 @@ struct wodan {
 	uint8_t hard_hit;          /* the last NEEDS_FLUSH came from C6 */
 	uint64_t clean_bytes, dirty_bytes;
 	uint64_t dirty_nodes;      /* nodes the next flush must write */
+
+	struct wd_journal j;       /* redo journal (journal.h), flag 0x10 */
 
 	uint8_t *blk;              /* one block of scratch I/O buffer */
 	struct wodan_stats st;

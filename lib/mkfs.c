@@ -59,7 +59,8 @@ int wodan_mkfs(struct wodan_backend *be, const struct wodan_mkfs_params *p,
 	int r = wd_geom_check(g.bs, g.ks, be->io_size_bytes);
 	if (r)
 		return r;
-	g.incompat = WD_FLAGS_REQUIRED | (d.tombstones ? WD_FLAG_TOMBSTONES : 0);
+	g.incompat = WD_FLAGS_REQUIRED | (d.tombstones ? WD_FLAG_TOMBSTONES : 0) |
+		     (d.journal ? WD_FLAG_JOURNAL : 0);
 	wd_geom_derive(&g);
 	if (g.cmax < 3)
 		return wd_err(WODAN_E_INVAL,

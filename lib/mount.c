@@ -6,6 +6,7 @@
 #include "cache.h"
 #include "error.h"
 #include "keys.h"
+#include "journal.h"
 #include "mount.h"
 #include "nodecodec.h"
 
@@ -61,6 +62,7 @@ void wd_handle_free(struct wodan *w)
 	if (!w)
 		return;
 	wd_cache_free_all(w);
+	wd_journal_free(w);
 	wd_sm_destroy(&w->sm);
 	free(w->blk);
 	free(w);

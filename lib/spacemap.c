@@ -87,6 +87,27 @@ uint64_t wd_sm_alloc(struct wd_spacemap *sm)
 	return 0;
 }
 
+uint64_t wd_sm_next_free(const struct wd_spacemap *sm, uint64_t L)
+{
+	if (sm->free_count == 0)
+		return 0;
+	L = L + 1 >= sm->nblocks ? 1 : L + 1;
+	for (uint64_t n = 0; n < sm->nblocks; n++) {
+		if ((L & 63) == 0 && L + 64 <= sm->nblocks &&
+		    sm->bits[L >> 6] == ~0ull) {
+			L += 64; /* whole word used */
+			n += 63;
+		} else if (!wd_sm_used(sm, L)) {
+			return L;
+		} else {
+			L++;
+		}
+		if (L >= sm->nblocks)
+			L = 1;
+	}
+	return 0;
+}
+
 int wd_sm_defer_free(struct wd_spacemap *sm, uint64_t L)
 {
 	if (sm->npending == sm->pending_cap) {

@@ -51,6 +51,10 @@ void wd_sm_clear(struct wd_spacemap *sm, uint64_t L);
  * leaves the freed set), cursor moves past it.  Returns 0 when there is no
  * free block. */
 uint64_t wd_sm_alloc(struct wd_spacemap *sm);
+/* First free block strictly after L going round the ring (L + 1, ...,
+ * nblocks - 1, then 1, ...), without taking it; 0 when none is free.
+ * O(nblocks) at worst. */
+uint64_t wd_sm_next_free(const struct wd_spacemap *sm, uint64_t L);
 /* Queue L to be freed once the current flush is durable.  0 or NOMEM. */
 int wd_sm_defer_free(struct wd_spacemap *sm, uint64_t L);
 /* Free every queued block (the flush is durable) and add it to the freed

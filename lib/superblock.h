@@ -6,7 +6,7 @@
  *     0   16   magic "MIRAGE KVFS " + U+1F42A
  *    16    4   version (1)
  *    20    4   compat_flags (ignored)
- *    24    4   incompat_flags (0x7 required, 0x8 tombstones)
+ *    24    4   incompat_flags (0x7 required, 0x8 tombstones, 0x10 journal)
  *    28    4   block_size
  *    32    1   key_size
  *    33    8   first_block_written
@@ -25,8 +25,9 @@
 #define WD_FLAG_FSID 0x2u
 #define WD_FLAG_VALUE_COUNT 0x4u
 #define WD_FLAG_TOMBSTONES 0x8u
+#define WD_FLAG_JOURNAL 0x10u /* redo journal blocks (lib/journal.h) */
 #define WD_FLAGS_REQUIRED 0x7u
-#define WD_FLAGS_KNOWN 0xFu
+#define WD_FLAGS_KNOWN 0x1Fu
 #define WD_ROOT_HDR 33u  /* root node header bytes (ORIGINAL §1.5) */
 #define WD_CHILD_HDR 29u /* child node header bytes */
 #define WD_MIN_BS 512u

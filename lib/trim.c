@@ -26,6 +26,7 @@
 #include "cache.h"
 #include "error.h"
 #include "flush.h"
+#include "journal.h"
 
 /* Discard n blocks from L through the backend.  A backend that reports
  * EOPNOTSUPP is "not supported" (e.g. a block device without discard), not
@@ -64,7 +65,7 @@ int wodan_fstrim(wodan_t *w, uint64_t *discarded_blocks)
 	int r = trim_allowed(w);
 	if (r)
 		return r;
-	r = wd_flush(w);
+	r = wd_checkpoint(w);
 	wd_cache_trim(w); /* the flushed nodes are clean now */
 	if (r)
 		return r;

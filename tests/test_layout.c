@@ -355,15 +355,18 @@ static void test_sb_reject(void **state)
 			 WODAN_E_BAD_VERSION); /* before CRC */
 
 	/* incompat flags: required bits missing, unknown bits set */
-	static const uint32_t bad_flags[] = { 0x3, 0x17, 0x0, 0x5, 0x6, 0xB,
-					      0x1F, 0x107, 0x80000007,
-					      0x07000000 };
+	static const uint32_t bad_flags[] = { 0x3, 0x27, 0x0, 0x5, 0x6, 0xB,
+					      0x3F, 0x107, 0x80000007,
+					      0x07000000, 0x13 };
 	for (size_t i = 0; i < sizeof bad_flags / sizeof bad_flags[0]; i++) {
 		assert_int_equal(sb_try(m_flags, bad_flags[i], 1, 0, DEV, 512),
 				 WODAN_E_BAD_FLAGS);
 		assert_int_equal(sb_try(m_flags, bad_flags[i], 0, 0, DEV, 512),
 				 WODAN_E_BAD_FLAGS); /* before CRC */
 	}
+	/* 0x10 (journal, doc/SPEC.md §9) is known, with or without 0x8 */
+	assert_int_equal(sb_try(m_flags, 0x17, 1, 0, DEV, 512), 0);
+	assert_int_equal(sb_try(m_flags, 0x1F, 1, 0, DEV, 512), 0);
 	assert_int_equal(sb_try(m_flags, 0xF, 1, 0, DEV, 512), 0);
 
 	/* CRC: a reserved byte, a trailer byte, every header byte of the

@@ -252,9 +252,13 @@ static void run_cfg(const struct cfg *cf, uint64_t ops)
 	model_init(&m, &rng, cf->ks, cf->pool);
 	struct wodan_backend *be;
 	assert_int_equal(wodan_backend_ram_create(cf->dev_bytes, &be), 0);
+	/* half the images keep a redo journal (incompat 0x10): flushes are
+	 * then mostly journal commits, replayed by every reopen */
+	int journal = (int)(tu_splitmix(&rng) & 1);
 	struct wodan_mkfs_params p = { .block_size_bytes = cf->bs,
 				       .key_size_bytes = cf->ks,
-				       .tombstones = cf->tombstones };
+				       .tombstones = cf->tombstones,
+				       .journal = journal };
 	assert_int_equal(wodan_mkfs(be, &p, NULL), 0);
 	/* a small cache forces evictions and reloads */
 	uint64_t cache = (uint64_t)cf->bs * 6;
@@ -363,9 +367,9 @@ static void run_cfg(const struct cfg *cf, uint64_t ops)
 	assert_int_equal(rep.live_keys, live);
 	assert_int_equal(rep.used_blocks + rep.free_blocks,
 			 rep.logical_size_blocks);
-	printf("# bs %u ks %u: %llu ops, depth %u, %llu nodes, %llu live, "
+	printf("# bs %u ks %u%s: %llu ops, depth %u, %llu nodes, %llu live, "
 	       "%llu flushes, %llu reopens, %llu crashes, %llu hard-ceiling "
-	       "stops\n", cf->bs, cf->ks,
+	       "stops\n", cf->bs, cf->ks, journal ? " journal" : "",
 	       (unsigned long long)ops, rep.depth,
 	       (unsigned long long)rep.nodes, (unsigned long long)live,
 	       (unsigned long long)flushes, (unsigned long long)reopens,

@@ -33,8 +33,12 @@
  *
  * Environment: WODAN_SEED replays; WODAN_POWERCUT_MAX_CUTS bounds the number
  * of cut points tried per run (default 2500; all when the run has fewer);
- * WODAN_POWERCUT_RUNS sets the number of runs (default 2, each with its own
- * geometry drawn from the seed).
+ * WODAN_POWERCUT_RUNS sets the number of runs (default 4, each with its own
+ * geometry drawn from the seed: roomy and nearly full, each without and
+ * with the redo journal, incompat 0x10).  On a journal image most flushes
+ * are journal commits: the state is found iff every record of the commit
+ * in flight landed whole, and the first mount is read-only (a writable one
+ * begins a new epoch with a root of its own).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -199,12 +203,16 @@ struct run {
 		uint32_t bar_end;  /* barriers recorded after this flush */
 		uint64_t gen, root;
 		uint32_t depth;
+		size_t crit;       /* first write that must land for this
+				    * flush to be found: the root, or the
+				    * first record of a journal commit */
 		struct ent *snap;
 	} *fl;
 	size_t nfl, flcap;
 	uint32_t max_depth;
 	uint32_t wraps;
 	int tight;
+	int journal;           /* image made with the redo journal (0x10) */
 	uint64_t ops, inserts, deletes, oos, needs_flush;
 	uint8_t *base;         /* image after mkfs */
 };
@@ -342,31 +350,26 @@ static int state_equal(wodan_t *w, const struct run *R, const struct ent *s,
 
 /* --------------------------------------------------------------- workload */
 
-static void do_flush(struct run *R, wodan_t *w, struct memdev *d)
+/* Record the flush that just wrote d's newest writes (gen: its generation;
+ * journal: it was a journal commit, whose writes are all records). */
+static void note_flush(struct run *R, wodan_t *w, struct memdev *d,
+		       uint64_t gen, int journal)
 {
-	uint64_t gen;
-	int r = wodan_flush(w, &gen);
-	if (r)
-		fail_msg("flush: %s: %s (seed %llu)", wodan_strerror(r),
-			 wodan_last_error()->message, (unsigned long long)seed);
-	if (R->nfl && d->nw == R->fl[R->nfl - 1].w_end) {
-		/* nothing was dirty: no new generation */
-		assert_true(gen == R->fl[R->nfl - 1].gen);
-		return;
-	}
 	struct wodan_info info;
 	wodan_get_info(w, &info);
 	assert_true(info.generation == gen);
-	/* the root is the last write, preceded by (optionally) a barrier and
-	 * followed by one */
+	/* the root (or the commit's last record) is the last write, preceded
+	 * by (optionally) a barrier and followed by one */
 	struct pc_write *last = &d->w[d->nw - 1];
-	assert_true(last->off == info.root_block * BS);
+	if (!journal)
+		assert_true(last->off == info.root_block * BS);
 	assert_true(d->nbar == last->epoch + 1);
 	if (R->nfl == R->flcap) {
 		R->flcap = R->flcap ? R->flcap * 2 : 64;
 		R->fl = realloc(R->fl, R->flcap * sizeof *R->fl);
 	}
 	struct flushrec *f = &R->fl[R->nfl++];
+	f->crit = journal ? R->fl[R->nfl - 2].w_end : d->nw - 1;
 	f->w_end = d->nw;
 	f->bar_end = d->nbar;
 	f->gen = gen;
@@ -377,6 +380,24 @@ static void do_flush(struct run *R, wodan_t *w, struct memdev *d)
 		R->max_depth = info.depth;
 	if (R->nfl >= 2 && f->root < R->fl[R->nfl - 2].root)
 		R->wraps++;
+}
+
+static void do_flush(struct run *R, wodan_t *w, struct memdev *d)
+{
+	uint64_t gen;
+	struct wodan_stats s0, s1;
+	wodan_get_stats(w, &s0);
+	int r = wodan_flush(w, &gen);
+	if (r)
+		fail_msg("flush: %s: %s (seed %llu)", wodan_strerror(r),
+			 wodan_last_error()->message, (unsigned long long)seed);
+	if (R->nfl && d->nw == R->fl[R->nfl - 1].w_end) {
+		/* nothing was dirty: no new generation */
+		assert_true(gen == R->fl[R->nfl - 1].gen);
+		return;
+	}
+	wodan_get_stats(w, &s1);
+	note_flush(R, w, d, gen, s1.journal_commits != s0.journal_commits);
 }
 
 static uint32_t pick_len(struct run *R, uint32_t maxv)
@@ -397,18 +418,27 @@ static void workload(struct run *R, struct memdev *d, uint32_t min_flushes,
 {
 	struct wodan_open_opts o = { .cache_bytes = BS * 8,
 				     .max_fanout = R->fanout };
+	if (R->journal) {
+		/* a small soft ceiling (and journal limit: half of it) makes
+		 * checkpoints come often; without auto flush every flush is
+		 * one the model records */
+		o.flags = WODAN_OPEN_NO_AUTOFLUSH;
+		o.dirty_bytes = BS * (16 + tu_below(&R->rng, 48));
+	}
 	wodan_t *w = NULL;
+	d->recording = 1;
 	int r = wodan_open(&d->be, &o, &w);
 	if (r)
 		fail_msg("open: %s (seed %llu)", wodan_strerror(r),
 			 (unsigned long long)seed);
 	struct wodan_info info;
 	wodan_get_info(w, &info);
+	if (d->nw) /* a journal image: the open began an epoch (a root) */
+		note_flush(R, w, d, info.generation, 0);
 	uint32_t maxv = info.max_value_bytes;
 	/* live data budget: a fraction of the device */
 	uint64_t budget = R->tight ? R->lsize * BS / 2 : R->lsize * BS / 7;
 	uint8_t *val = malloc(65536);
-	d->recording = 1;
 	/* go on until the allocator went round the device at least once
 	 * (more blocks written than the device has, and a root placed
 	 * before its predecessor) and the tree reached depth 2 */
@@ -482,14 +512,19 @@ static void workload(struct run *R, struct memdev *d, uint32_t min_flushes,
 	printf("# workload: %llu ops (%llu inserts, %llu deletes, %llu out of "
 	       "space, %llu needs-flush), %zu flushes, %zu writes, %u "
 	       "barriers, depth max %u, root wraps %u, %llu splits, %llu "
-	       "spills, %llu live keys\n",
+	       "spills, %llu live keys, %llu journal commits, %llu "
+	       "checkpoints\n",
 	       (unsigned long long)R->ops, (unsigned long long)R->inserts,
 	       (unsigned long long)R->deletes, (unsigned long long)R->oos,
 	       (unsigned long long)R->needs_flush, R->nfl - 1, d->nw, d->nbar,
 	       R->max_depth, R->wraps, (unsigned long long)st.splits,
 	       (unsigned long long)st.spills,
-	       (unsigned long long)snap_live(R->cur, R->nk));
+	       (unsigned long long)snap_live(R->cur, R->nk),
+	       (unsigned long long)st.journal_commits,
+	       (unsigned long long)st.checkpoints);
 	fflush(stdout);
+	if (R->journal)
+		assert_true(st.journal_commits > 0 && st.checkpoints > 2);
 	wodan_abandon(w);
 	free(val);
 }
@@ -538,7 +573,10 @@ static void verify(struct run *R, struct stats *S, uint8_t *img,
 
 	wodan_t *w = NULL;
 	struct wodan_open_opts o = { 0 }; /* default cache: one read per node */
-	int r = wodan_open(&d.be, &o, &w);
+	/* read-only first: a writable open of a journal image begins an
+	 * epoch (writes a root) */
+	struct wodan_open_opts ro = { .flags = WODAN_OPEN_READONLY };
+	int r = wodan_open(&d.be, &ro, &w);
 	if (r) {
 		failure(S, P, v, "mount failed: %s: %s (durable flush %zu, "
 			"in-flight root %s)", wodan_strerror(r),
@@ -591,9 +629,11 @@ static void verify(struct run *R, struct stats *S, uint8_t *img,
 		wodan_check_report_free(&rep);
 		return;
 	}
+	/* the check reads the tree, not the journal: on a journal image the
+	 * live keys and generation are the epoch root's */
 	if (rep.used_blocks + rep.free_blocks != rep.logical_size_blocks ||
-	    rep.live_keys != snap_live(f->snap, R->nk) ||
-	    rep.generation != f->gen) {
+	    (!R->journal && (rep.live_keys != snap_live(f->snap, R->nk) ||
+			     rep.generation != f->gen))) {
 		failure(S, P, v, "check: used %llu + free %llu vs %llu blocks, "
 			"%llu live keys vs %llu, gen %llu vs %llu",
 			(unsigned long long)rep.used_blocks,
@@ -749,6 +789,8 @@ static uint64_t replay(struct run *R, struct memdev *d, uint64_t max_cuts)
 		int full = P % 4 == 0 || P >= tail_from;
 		size_t root_idx = k + 1 < R->nfl ? R->fl[k + 1].w_end - 1
 						 : (size_t)-1;
+		size_t crit = k + 1 < R->nfl ? R->fl[k + 1].crit
+					     : (size_t)-1;
 		/* 1. plain prefix */
 		memcpy(scratch, cur, size);
 		verify(R, &S, scratch, size, P, V_PREFIX, k,
@@ -764,13 +806,14 @@ static uint64_t replay(struct run *R, struct memdev *d, uint64_t max_cuts)
 		/* 3. a random subset of the unbarriered writes */
 		if (P - first >= 1) {
 			memcpy(scratch, dur, size);
-			int root_in = 0;
+			/* found iff every critical write landed (the root;
+			 * all records of a journal commit) */
+			int root_in = root_idx != (size_t)-1 && root_idx < P;
 			for (size_t j = first; j < P; j++) {
-				if (tu_below(&rng, 2)) {
+				if (tu_below(&rng, 2))
 					apply(scratch, &d->w[j], UINT32_MAX);
-					if (j == root_idx)
-						root_in = 1;
-				}
+				else if (j >= crit && j <= root_idx)
+					root_in = 0;
 			}
 			verify(R, &S, scratch, size, P, V_SUBSET, k, root_in, full);
 		}
@@ -801,10 +844,12 @@ static uint64_t replay(struct run *R, struct memdev *d, uint64_t max_cuts)
 	return S.failures;
 }
 
-static void one_run(uint64_t run_seed, uint64_t max_cuts, int tight)
+static void one_run(uint64_t run_seed, uint64_t max_cuts, int tight,
+		    int journal)
 {
 	struct run R = { 0 };
 	R.rng = run_seed;
+	R.journal = journal;
 	static const uint32_t fanouts[] = { 3, 4, 5, 8, 0 };
 	R.fanout = fanouts[tu_below(&R.rng, 5)];
 	/* odd runs: a small, nearly full device (blocks are reused by the
@@ -823,6 +868,7 @@ static void one_run(uint64_t run_seed, uint64_t max_cuts, int tight)
 	struct wodan_mkfs_params p = { .block_size_bytes = BS,
 				       .key_size_bytes = KS,
 				       .tombstones = 1,
+				       .journal = journal,
 				       .preroots_interval_blocks =
 					       tu_below(&R.rng, 2) ? 0 : 16 };
 	assert_int_equal(wodan_mkfs(&d.be, &p, NULL), 0);
@@ -836,13 +882,15 @@ static void one_run(uint64_t run_seed, uint64_t max_cuts, int tight)
 	R.fl[0].snap = calloc(R.nk, sizeof *R.fl[0].snap);
 	{
 		wodan_t *w;
-		assert_int_equal(wodan_open(&d.be, NULL, &w), 0);
+		struct wodan_open_opts ro = { .flags = WODAN_OPEN_READONLY };
+		assert_int_equal(wodan_open(&d.be, &ro, &w), 0);
 		struct wodan_info info;
 		wodan_get_info(w, &info);
 		R.fl[0].root = info.root_block;
-		printf("# run: %s: lsize %llu blocks, fanout %u, %u keys, "
+		printf("# run: %s%s: lsize %llu blocks, fanout %u, %u keys, "
 		       "first block %llu, preroots %s\n",
 		       tight ? "nearly full" : "roomy",
+		       journal ? ", journal" : "",
 		       (unsigned long long)R.lsize, R.fanout, R.nk,
 		       (unsigned long long)info.first_block_written,
 		       p.preroots_interval_blocks ? "every 16" : "default");
@@ -868,12 +916,13 @@ static void one_run(uint64_t run_seed, uint64_t max_cuts, int tight)
 static void test_powercut(void **state)
 {
 	(void)state;
-	uint64_t runs = tu_env_u64("WODAN_POWERCUT_RUNS", 2);
+	uint64_t runs = tu_env_u64("WODAN_POWERCUT_RUNS", 4);
 	uint64_t max_cuts = tu_env_u64("WODAN_POWERCUT_MAX_CUTS", 2500);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (uint64_t i = 0; i < runs; i++)
-		one_run(seed + i * 0x9e3779b97f4a7c15ull, max_cuts, (int)(i & 1));
+		one_run(seed + i * 0x9e3779b97f4a7c15ull, max_cuts, (int)(i & 1),
+			(int)((i >> 1) & 1));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	printf("# %llu runs in %.1f s\n", (unsigned long long)runs,
 	       (double)(t1.tv_sec - t0.tv_sec) +

@@ -92,6 +92,10 @@ static const char bench_help[] =
 	"                     workloads 0 = no periodic flush)\n"
 	"  --seed S           seed of the key and value streams (default 42)\n"
 	"  --zero-values      all-zero values (always on for original)\n"
+	"  --journal          format with a redo journal (mkfs --journal,\n"
+	"                     incompat 0x10): a flush appends the changes to\n"
+	"                     journal blocks; the tree is written at\n"
+	"                     checkpoints (counted as checkpoints)\n"
 	"  --no-autoflush     open with WODAN_OPEN_NO_AUTOFLUSH: inserts get\n"
 	"                     \"needs flush\", the bench flushes and retries\n"
 	"                     (counted as needs_flush_retries)\n"
@@ -132,6 +136,8 @@ static const char bench_help[] =
 	"  blocks_written blocks_read cache_hits cache_misses cache_evictions\n"
 	"  spills splits auto_flushes needs_flush_retries cache_bytes_now\n"
 	"  dirty_bytes_now reopen_seconds reopen_bytes_read libwodan;\n"
+	"  journal journal_commits checkpoints (flushes made durable by\n"
+	"  journal blocks; full flushes of the tree)\n"
 	"  dirty_hard dirty_peak_bytes hard_ceiling_stops (dirty-node memory\n"
 	"  ceilings, the highest dirty memory since open, operations stopped\n"
 	"  at the hard ceiling).\n"
@@ -219,7 +225,7 @@ struct bench {
 	const struct workload *wl;
 	uint64_t n, seed, cache, dirty, flush_every, size;
 	uint32_t bs, ks, vs, fanout;
-	int zero, json, cold, verify, no_autoflush, keep, force;
+	int zero, json, cold, verify, no_autoflush, keep, force, journal;
 	const char *spec;          /* --device, NULL = default RAM */
 	char label[300];           /* device as reported */
 	const char *path;          /* file path of a file device, else NULL */
@@ -356,6 +362,7 @@ static int fresh_image(struct bench *b)
 	mp.key_size_bytes = b->ks;
 	mp.tombstones = b->vs > 0; /* an empty value would be a deletion */
 	mp.discard = !b->is_ram;
+	mp.journal = b->journal;
 	rc = wodan_mkfs(b->be, &mp, NULL);
 	if (rc < 0)
 		return fail(b, rc, "mkfs failed");
@@ -889,6 +896,10 @@ static void report(struct bench *b, const struct phase *p)
 	cj_u64(&j, "fanout", in.max_fanout);
 	cj_u64(&j, "flush_every", b->flush_every);
 	cj_bool(&j, "zero_values", b->zero);
+	cj_bool(&j, "journal", b->journal);
+	cj_u64(&j, "journal_commits",
+	       s1->journal_commits - s0->journal_commits);
+	cj_u64(&j, "checkpoints", s1->checkpoints - s0->checkpoints);
 	cj_u64(&j, "inserts", s1->inserts - s0->inserts);
 	cj_u64(&j, "lookups", s1->lookups - s0->lookups);
 	cj_u64(&j, "found", p->found);
@@ -916,7 +927,7 @@ static void report(struct bench *b, const struct phase *p)
 enum {
 	OPT_WORKLOAD = 256, OPT_N, OPT_PHASES, OPT_DEVICE, OPT_SIZE, OPT_BS,
 	OPT_KS, OPT_VS, OPT_CACHE, OPT_DIRTY, OPT_FANOUT, OPT_FLUSH_EVERY,
-	OPT_SEED, OPT_ZERO, OPT_NO_AUTOFLUSH, OPT_COLD, OPT_VERIFY, OPT_JSON,
+	OPT_SEED, OPT_ZERO, OPT_JOURNAL, OPT_NO_AUTOFLUSH, OPT_COLD, OPT_VERIFY, OPT_JSON,
 	OPT_KEEP,
 };
 
@@ -936,6 +947,7 @@ static const struct option bench_opts[] = {
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "zero-values", no_argument, NULL, OPT_ZERO },
 	{ "no-autoflush", no_argument, NULL, OPT_NO_AUTOFLUSH },
+	{ "journal", no_argument, NULL, OPT_JOURNAL },
 	{ "cold", no_argument, NULL, OPT_COLD },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
 	{ "json", no_argument, NULL, OPT_JSON },
@@ -1100,6 +1112,7 @@ int cmd_bench(int argc, char **argv)
 			break;
 		case OPT_ZERO: b.zero = 1; break;
 		case OPT_NO_AUTOFLUSH: b.no_autoflush = 1; break;
+		case OPT_JOURNAL: b.journal = 1; break;
 		case OPT_COLD: b.cold = 1; break;
 		case OPT_VERIFY: b.verify = 1; break;
 		case OPT_JSON: b.json = 1; break;

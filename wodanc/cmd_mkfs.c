@@ -31,6 +31,11 @@ static const char mkfs_help[] =
 	"  --no-tombstones  treat the empty value as an ordinary value, not as a\n"
 	"                   deletion (image readable by the original Wodan)\n"
 	"                   (default: tombstones on)\n"
+	"  --journal        keep a redo journal (incompat flag 0x10): a flush\n"
+	"                   appends only the changes since the last flush and\n"
+	"                   the tree is written at checkpoints; much less\n"
+	"                   written per small commit, but the original Wodan\n"
+	"                   cannot open the image (default: off)\n"
 	"  --no-discard     do not discard the device before formatting\n"
 	"                   (default: discard)\n"
 	"  -n, --dry-run    print the geometry that would be made; write nothing\n"
@@ -46,7 +51,7 @@ static const char mkfs_help[] =
 	"  wodanc mkfs img --size 64M --block-size 4K --key-size 32\n";
 
 enum { OPT_BS = 256, OPT_KS, OPT_SIZE, OPT_NO_TOMB, OPT_JSON,
-	OPT_NO_DISCARD };
+	OPT_NO_DISCARD, OPT_JOURNAL };
 
 static const struct option mkfs_opts[] = {
 	{ "block-size", required_argument, NULL, OPT_BS },
@@ -54,6 +59,7 @@ static const struct option mkfs_opts[] = {
 	{ "size", required_argument, NULL, OPT_SIZE },
 	{ "no-tombstones", no_argument, NULL, OPT_NO_TOMB },
 	{ "no-discard", no_argument, NULL, OPT_NO_DISCARD },
+	{ "journal", no_argument, NULL, OPT_JOURNAL },
 	{ "dry-run", no_argument, NULL, 'n' },
 	{ "force", no_argument, NULL, 'F' },
 	{ "json", no_argument, NULL, OPT_JSON },
@@ -68,6 +74,7 @@ struct mkfs_result {
 	uint32_t bs, ks, max_value;
 	uint64_t blocks;
 	int tombstones;
+	int journal;
 	int discard;                  /* discard blocks 1..N-1 first */
 	struct wodan_info info;       /* valid when have_info */
 };
@@ -121,6 +128,7 @@ static void print_result(const struct mkfs_result *r, int json)
 		cj_u64(&j, "size_bytes", r->blocks * r->bs);
 		cj_u64(&j, "max_value_bytes", r->max_value);
 		cj_bool(&j, "tombstones", r->tombstones);
+		cj_bool(&j, "journal", r->journal);
 		if (r->dry_run)
 			cj_bool(&j, "existing_image", r->existing_image);
 		if (r->have_info) {
@@ -144,6 +152,7 @@ static void print_result(const struct mkfs_result *r, int json)
 	       hs);
 	printf("  max value size:  %u bytes\n", r->max_value);
 	printf("  tombstones:      %s\n", r->tombstones ? "yes" : "no");
+	printf("  journal:         %s\n", r->journal ? "yes" : "no");
 	if (r->dry_run && r->existing_image)
 		printf("  note: DEVICE holds a wodan image; -F is needed to "
 		       "overwrite it\n");
@@ -232,6 +241,7 @@ static int do_mkfs(struct mkfs_result *r, int missing, uint64_t size_bytes,
 	p.block_size_bytes = r->bs;
 	p.key_size_bytes = r->ks;
 	p.tombstones = r->tombstones;
+	p.journal = r->journal;
 	p.discard = r->discard;
 	p.logical_size_blocks = size_bytes / r->bs; /* 0: whole device */
 	rc = wodan_mkfs(be, &p, NULL);
@@ -257,6 +267,7 @@ static int do_mkfs(struct mkfs_result *r, int missing, uint64_t size_bytes,
 	r->blocks = r->info.logical_size_blocks;
 	r->max_value = r->info.max_value_bytes;
 	r->tombstones = r->info.tombstones;
+	r->journal = (r->info.incompat_flags & 0x10u) != 0;
 	print_result(r, json);
 	return CLI_EXIT_OK;
 fail:
@@ -307,6 +318,7 @@ int cmd_mkfs(int argc, char **argv)
 			break;
 		case OPT_NO_TOMB: r.tombstones = 0; break;
 		case OPT_NO_DISCARD: r.discard = 0; break;
+		case OPT_JOURNAL: r.journal = 1; break;
 		case 'n': dry = 1; break;
 		case 'F': force = 1; break;
 		case OPT_JSON: json = 1; break;
