@@ -304,32 +304,51 @@ static int apply(struct wodan *w, struct replay *rp)
 	return 0;
 }
 
-/* Walk the chain after the epoch's root (J1) and apply what J2 accepts. */
+/* Walk the chain after the epoch's root (J1) and apply what J2 accepts.  A
+ * complete commit is applied once the next block is known not to claim its
+ * generation: a record of the same generation after a complete commit
+ * proves the chain inconsistent (a record's block count was altered), and
+ * then nothing from that commit on is applied. */
 static int replay(struct wodan *w, uint64_t *commits)
 {
 	struct wd_journal *j = &w->j;
 	struct replay rp = { 0 };
 	uint64_t pos = j->last, prev_gen = j->root_gen;
 	uint64_t budget = w->sm.free_count; /* at most one lap */
-	int r = 0;
+	int r = 0, pending = 0, forged = 0;
+	/* not w->blk: applying a commit loads nodes through it */
+	uint8_t *blk = malloc(w->g.bs);
+	if (!blk)
+		return WODAN_E_NOMEM;
 	while (budget--) {
 		uint64_t b = wd_sm_next_free(&w->sm, pos);
 		if (!b)
 			break;
-		int v = wd_read_block_raw(w, b, w->blk);
+		int v = wd_read_block_raw(w, b, blk);
 		if (v == 0) /* a CRC mismatch may be transient: once more */
-			v = wd_read_block_raw(w, b, w->blk);
+			v = wd_read_block_raw(w, b, blk);
 		if (v < 0) {
 			r = v; /* an unreadable block may hold a commit */
 			break;
 		}
-		const uint8_t *h = w->blk;
+		const uint8_t *h = blk;
 		if (v != 1 || h[0] != WD_TYPE_JOURNAL ||
 		    memcmp(h + 9, w->g.fsid, 16) != 0 ||
 		    wd_le64(h + 25) != j->root_gen)
 			break;
 		uint64_t gen = wd_le64(h + 1);
 		uint32_t idx = wd_le32(h + 33), k = wd_le32(h + 37);
+		if (pending) {
+			if (gen == rp.gen) {
+				forged = 1;
+				break;
+			}
+			if ((r = apply(w, &rp)))
+				break;
+			pending = 0;
+			prev_gen = rp.gen;
+			(*commits)++;
+		}
 		int cont = rp.nblocks && gen == rp.gen && idx == rp.nblocks &&
 			   k == rp.k;
 		int start = !rp.nblocks && idx == 0 && k >= 1 &&
@@ -349,19 +368,20 @@ static int replay(struct wodan *w, uint64_t *commits)
 		rp.gen = gen;
 		rp.k = k;
 		pos = b;
-		if (rp.nblocks == k) {
-			if ((r = apply(w, &rp)))
-				break;
-			prev_gen = gen;
-			(*commits)++;
-		}
+		pending = rp.nblocks == k;
 	}
-	/* an incomplete last commit was never acknowledged: its blocks are
-	 * garbage again */
+	if (pending && !forged && !r) {
+		r = apply(w, &rp);
+		if (!r)
+			(*commits)++;
+	}
+	/* an incomplete (or unapplied) last commit was never acknowledged:
+	 * its blocks are garbage again */
 	for (uint32_t i = 0; i < rp.nblocks; i++)
 		wd_sm_clear(&w->sm, rp.blocks[i]);
 	free(rp.items);
 	free(rp.blocks);
+	free(blk);
 	return r;
 }
 

@@ -1,7 +1,8 @@
 # tests/crash.mk: automake fragment included from Makefile.am (use +=)
 #
-# The crash suite (tests/test_crash.c) and the corruption suite
-# (tests/test_bitflip.c), both on the fault-injection backend
+# The crash suite (tests/test_crash.c), the corruption suite
+# (tests/test_bitflip.c) and the journal suite (tests/test_journal.c), all
+# on the fault-injection backend
 # (tests/fault_backend.c, public headers only; built with
 # -DFAULT_BACKEND_PLUGIN it is also a backend plugin, "fault:OPTS@LOWER").
 #
@@ -11,7 +12,7 @@
 # progress, the count and the replay id of every failure (replay one with
 # WODAN_CRASH_REPLAY=ID ./tests/test_crash).  SOAK_SEED=N fixes the seed;
 # WODAN_STRICT=1 also counts the known library bugs as failures.
-check_PROGRAMS += tests/test_crash tests/test_bitflip
+check_PROGRAMS += tests/test_crash tests/test_bitflip tests/test_journal
 noinst_HEADERS += tests/fault_backend.h
 tests_test_crash_SOURCES = tests/test_crash.c tests/fault_backend.c \
 	tests/fault_backend.h
@@ -27,3 +28,7 @@ SOAK_CUTS = 1000000
 soak: tests/test_crash$(EXEEXT)
 	env WODAN_CRASH_SOAK=$${WODAN_CRASH_SOAK:-$(SOAK_CUTS)} \
 	    $${SOAK_SEED:+WODAN_SEED=$$SOAK_SEED} ./tests/test_crash$(EXEEXT)
+tests_test_journal_SOURCES = tests/test_journal.c tests/fault_backend.c \
+	tests/fault_backend.h
+tests_test_journal_CFLAGS = $(TEST_CFLAGS)
+tests_test_journal_LDADD = $(TEST_LIBS)
