@@ -472,7 +472,7 @@ static void workload(struct run *R, struct memdev *d, uint32_t min_flushes,
 					r = wodan_insert(w, R->keys + (size_t)ki * KS,
 							 KS, val, len);
 				}
-				if (r == WODAN_E_NEEDS_FLUSH && t < 3) {
+				if (r == WODAN_E_NEEDS_FLUSH && t < 20) {
 					R->needs_flush++;
 					do_flush(R, w, d);
 					continue;
@@ -664,7 +664,7 @@ static void verify(struct run *R, struct stats *S, uint8_t *img,
 	r = wodan_insert(w, R->keys + (size_t)ki * KS, KS, val, len);
 	/* even on a clean handle an insert may reorganise the tree (spill)
 	 * and then ask for a flush: flush and retry, as the workload does */
-	for (int t = 0; r == WODAN_E_NEEDS_FLUSH && t < 3; t++) {
+	for (int t = 0; r == WODAN_E_NEEDS_FLUSH && t < 20; t++) {
 		S->needs_flush_after++;
 		r = wodan_flush(w, NULL);
 		if (!r)
