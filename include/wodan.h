@@ -335,6 +335,11 @@ struct wodan_check_report {
 	struct wodan_check_problem *problems;
 	uint32_t n_problems;
 	int opened;          /* 1 when a root was found and walked */
+	/* journal images (incompat 0x10): committed journal records after
+	 * the root, replayed in memory like a read-only mount does; then
+	 * generation is the newest commit's and live_keys, used_blocks
+	 * include them */
+	uint64_t journal_commits, journal_blocks;
 };
 
 /* Progress callback: done/total in blocks; return non-zero to abort. */

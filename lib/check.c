@@ -3,6 +3,7 @@
 #include <string.h>
 #include "error.h"
 #include "iterate.h"
+#include "journal.h"
 #include "mount.h"
 
 static int count_live(void *arg, const uint8_t *k, const uint8_t *v,
@@ -82,6 +83,19 @@ int wodan_check(struct wodan_backend *be, unsigned flags,
 		/* wd_mount_root installs the root only for a clean tree */
 		if (r == 0) {
 			rep->depth = w->root->rdepth;
+			/* a journal image: what a mount sees includes the
+			 * committed journal records (replayed in memory) */
+			uint64_t commits = 0;
+			int jr = wd_journal_open(w, &commits);
+			if (jr == WODAN_E_IO_READ || jr == WODAN_E_NOMEM) {
+				r = jr;
+				goto out;
+			}
+			if (jr)
+				wd_report_problem(rep, L, jr);
+			rep->journal_commits = commits;
+			rep->journal_blocks = w->j.nblocks;
+			rep->generation = w->gen;
 			rep->used_blocks = g.lsize - w->sm.free_count;
 			rep->free_blocks = w->sm.free_count;
 			int ir = wd_iterate(w, NULL, NULL, count_live,

@@ -629,11 +629,11 @@ static void verify(struct run *R, struct stats *S, uint8_t *img,
 		wodan_check_report_free(&rep);
 		return;
 	}
-	/* the check reads the tree, not the journal: on a journal image the
-	 * live keys and generation are the epoch root's */
+	/* (on a journal image the check replays the journal, as a mount
+	 * does: the same live keys and generation) */
 	if (rep.used_blocks + rep.free_blocks != rep.logical_size_blocks ||
-	    (!R->journal && (rep.live_keys != snap_live(f->snap, R->nk) ||
-			     rep.generation != f->gen))) {
+	    rep.live_keys != snap_live(f->snap, R->nk) ||
+	    rep.generation != f->gen) {
 		failure(S, P, v, "check: used %llu + free %llu vs %llu blocks, "
 			"%llu live keys vs %llu, gen %llu vs %llu",
 			(unsigned long long)rep.used_blocks,

@@ -267,7 +267,7 @@ struct cfg {
 	uint32_t bs, ks, nkeys;
 	uint64_t blocks;
 	/* drawn only */
-	int tombstones, magic, fast_reopen, no_autoflush;
+	int tombstones, magic, fast_reopen, no_autoflush, journal;
 	uint32_t flush_rate, reopen_rate, cut_rate; /* per 1000 steps */
 	uint32_t max_val, fanout;
 	uint64_t cache, dirty;
@@ -365,12 +365,12 @@ static int diverge(struct fz *z, const char *fmt, ...)
 			wodan_last_error()->message);
 	fprintf(stderr, "wodanc fuzz: geometry: block size %u, key size %u, "
 		"%llu blocks, %u keys, tombstones %d, magic CRC %d, cache %llu, "
-		"dirty %llu, no-autoflush %d, fanout %u, max value %u, rates "
-		"flush/reopen/cut %u/%u/%u per 1000\n",
+		"dirty %llu, no-autoflush %d, journal %d, fanout %u, max value "
+		"%u, rates flush/reopen/cut %u/%u/%u per 1000\n",
 		z->c.bs, z->c.ks, (unsigned long long)z->c.blocks, z->n,
 		z->c.tombstones, z->c.magic, (unsigned long long)z->c.cache,
-		(unsigned long long)z->c.dirty, z->c.no_autoflush, z->c.fanout,
-		z->maxv, z->c.flush_rate, z->c.reopen_rate, z->c.cut_rate);
+		(unsigned long long)z->c.dirty, z->c.no_autoflush, z->c.journal,
+		z->c.fanout, z->maxv, z->c.flush_rate, z->c.reopen_rate, z->c.cut_rate);
 	fprintf(stderr, "wodanc fuzz: replay: wodanc fuzz --ops %llu --seed "
 		"%llu%s\n", (unsigned long long)z->step + 1,
 		(unsigned long long)z->c.seed, z->argv_extra);
@@ -589,9 +589,13 @@ static int do_open(struct fz *z, int fast)
 			       wodan_strerror(r));
 	}
 	wodan_get_info(z->w, &info);
-	if (z->gen && info.generation != z->gen)
-		return diverge(z, "open: expected generation %llu (the last "
-			       "flush), got %llu", (unsigned long long)z->gen,
+	/* a writable open of a journal image begins an epoch: a root of its
+	 * own, newer than the last flush */
+	if (z->gen && (z->c.journal ? info.generation <= z->gen
+				    : info.generation != z->gen))
+		return diverge(z, "open: expected generation %s%llu (the last "
+			       "flush), got %llu", z->c.journal ? "above " : "",
+			       (unsigned long long)z->gen,
 			       (unsigned long long)info.generation);
 	z->gen = info.generation;
 	z->maxv = info.max_value_bytes;
@@ -825,6 +829,7 @@ static int draw_cfg(struct fz *z)
 	c->fanout = below(r, 4) == 0 ? 3 + (uint32_t)below(r, 3) : 0;
 	c->cache = below(r, 3) == 0 ? (uint64_t)c->bs * (1 + below(r, 8)) : 0;
 	c->dirty = below(r, 3) == 0 ? (uint64_t)c->bs * (2 + below(r, 16)) : 0;
+	c->journal = below(r, 2) == 0;
 	return 0;
 }
 
@@ -894,6 +899,7 @@ static int ops_mode(struct cfg *c, const char *extra)
 	p.key_size_bytes = z.c.ks;
 	p.logical_size_blocks = z.c.blocks;
 	p.tombstones = z.c.tombstones;
+	p.journal = z.c.journal;
 	p.magic_crc_write = z.c.magic;
 	rc = wodan_mkfs(z.be, &p, NULL);
 	if (rc) {
@@ -914,14 +920,14 @@ static int ops_mode(struct cfg *c, const char *extra)
 	if (z.c.verbose)
 		printf("wodanc fuzz: seed %llu: block size %u, key size %u, "
 		       "%llu blocks, %u keys, tombstones %d, magic CRC %d, "
-		       "cache %llu, dirty %llu, no-autoflush %d, fanout %u, "
-		       "value cap %u, rates flush/reopen/cut %u/%u/%u per "
-		       "1000\n", (unsigned long long)c->seed, z.c.bs,
+		       "cache %llu, dirty %llu, no-autoflush %d, journal %d, "
+		       "fanout %u, value cap %u, rates flush/reopen/cut "
+		       "%u/%u/%u per 1000\n", (unsigned long long)c->seed, z.c.bs,
 		       z.c.ks, (unsigned long long)z.c.blocks, z.n,
 		       z.c.tombstones, z.c.magic,
 		       (unsigned long long)z.c.cache,
 		       (unsigned long long)z.c.dirty, z.c.no_autoflush,
-		       z.c.fanout, z.c.max_val, z.c.flush_rate,
+		       z.c.journal, z.c.fanout, z.c.max_val, z.c.flush_rate,
 		       z.c.reopen_rate, z.c.cut_rate);
 	failed = do_open(&z, 0);
 	for (z.step = 0; !failed && z.step < z.c.ops; z.step++)
