@@ -132,6 +132,9 @@ ops ops1k-deep 1024 8 48 120 800 4
 ops ops2k 2048 16 24 80 300 5
 ops ops4k 4096 8 15 300 600 6
 ops ops4k-ks20 4096 20 12 100 300 7
+# journal images (incompat 0x10; these seeds draw the journal)
+ops ops512-journal 512 1 32 200 600 10
+ops ops1k-journal 1024 8 48 120 800 13
 for b in 01 02 04 08 10 1f; do
 	opt ops512b "$b"
 done
