@@ -429,6 +429,13 @@ static wodan_t *reopen(struct run *R, const char *what)
 		wodan_get_info(w, &info);
 		if (info.generation == R->gen)
 			return w;
+		/* a journal image (incompat 0x10): close checkpoints and a
+		 * writable open begins an epoch, each with a newer root */
+		if ((info.incompat_flags & 0x10u) && info.generation > R->gen &&
+		    !(o.flags & WODAN_OPEN_READONLY)) {
+			R->gen = info.generation;
+			return w;
+		}
 	}
 	if (lenient) {
 		if (R->verbose)

@@ -109,7 +109,7 @@ struct wodan_mkfs_params {
 				      * redo journal: wodan_flush appends the
 				      * changes since the last flush to
 				      * journal blocks instead of rewriting
-				      * the tree (doc/SPEC.md §9).  The
+				      * the tree (doc/SPEC.md §10).  The
 				      * original Wodan cannot open such an
 				      * image */
 };

@@ -1,5 +1,5 @@
 /* journal.c -- redo journal: commits, checkpoints, replay (see journal.h and
- * doc/SPEC.md §9 for the record format). */
+ * doc/SPEC.md §10 for the record format). */
 #include <stdlib.h>
 #include <string.h>
 #include "blockio.h"

@@ -9,7 +9,7 @@
  * written at checkpoints (a full flush: when the dirty soft ceiling is
  * reached, the journal grows past its limit, space runs short, the handle
  * closes, or at open).  This is the redo log of TokuDB and BetrFS, kept in
- * the blocks of the circular log.  The block format is doc/SPEC.md §9.
+ * the blocks of the circular log.  The block format is doc/SPEC.md §10.
  *
  * Epochs.  A journal extends one root, the epoch's root: every record names
  * its generation (root_gen).  A checkpoint starts a new epoch and frees the

@@ -364,7 +364,7 @@ static void test_sb_reject(void **state)
 		assert_int_equal(sb_try(m_flags, bad_flags[i], 0, 0, DEV, 512),
 				 WODAN_E_BAD_FLAGS); /* before CRC */
 	}
-	/* 0x10 (journal, doc/SPEC.md §9) is known, with or without 0x8 */
+	/* 0x10 (journal, doc/SPEC.md §10) is known, with or without 0x8 */
 	assert_int_equal(sb_try(m_flags, 0x17, 1, 0, DEV, 512), 0);
 	assert_int_equal(sb_try(m_flags, 0x1F, 1, 0, DEV, 512), 0);
 	assert_int_equal(sb_try(m_flags, 0xF, 1, 0, DEV, 512), 0);
