@@ -251,39 +251,61 @@ int wd_node_set_log(struct wd_node *n, uint32_t ks, struct wd_item **items,
 	return 0;
 }
 
+uint32_t wd_bucket_gallop(const struct wd_bucket *b, uint32_t from,
+			  uint64_t kp, const uint8_t *key, uint32_t ks)
+{
+	/* exponential steps from `from`, then a binary search of the last
+	 * step: O(log distance) (Bentley and Yao's unbounded search) */
+	uint32_t lo = from, hi = from, step = 1, n = b->n;
+	while (hi < n && wd_slot_cmp(&b->sl[hi], kp, key, ks) < 0) {
+		lo = hi + 1;
+		hi = step > n - hi ? n : hi + step;
+		step *= 2;
+	}
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (wd_slot_cmp(&b->sl[mid], kp, key, ks) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* Merge src[0..cnt) (sorted) into bucket b, writing the result into out
- * (b->n + cnt slots, allocated by the caller); cannot fail. */
+ * (b->n + cnt slots, allocated by the caller); cannot fail.  A spill
+ * brings a few hundred items into a bucket of thousands, so the existing
+ * runs between incoming keys are found by galloping and copied whole,
+ * instead of comparing every existing item (a branchy merge was 23 % of
+ * an insert profile). */
 static void merge_bucket(struct wd_node *n, struct wd_bucket *b, uint32_t ks,
 			 const struct wd_slot *src, uint32_t cnt,
 			 int drop_tombs, struct wd_slot *out)
 {
 	uint32_t alloc = b->n + cnt;
-	uint32_t i = 0, j = 0, o = 0;
-	uint64_t bytes = 0;
-	while (i < b->n || j < cnt) {
-		struct wd_slot pick;
-		if (j >= cnt) {
-			pick = b->sl[i++];
-		} else if (i >= b->n) {
-			pick = src[j++];
-		} else {
-			int c = wd_slot_cmp(&b->sl[i], src[j].pfx,
-					    src[j].it->data, ks);
-			if (c < 0) {
-				pick = b->sl[i++];
-			} else {
-				if (c == 0)
-					free(b->sl[i++].it); /* older value */
-				pick = src[j++];
-			}
+	uint32_t i = 0, o = 0;
+	uint64_t bytes = b->bytes;
+	for (uint32_t j = 0; j < cnt; j++) {
+		struct wd_item *it = src[j].it;
+		uint32_t p = wd_bucket_gallop(b, i, src[j].pfx, it->data, ks);
+		memcpy(out + o, b->sl + i, (size_t)(p - i) * sizeof *out);
+		o += p - i;
+		i = p;
+		if (i < b->n && wd_slot_cmp(&b->sl[i], src[j].pfx, it->data,
+					    ks) == 0) {
+			/* the incoming item is newer */
+			bytes -= wd_item_size(b->sl[i].it, ks);
+			free(b->sl[i++].it);
 		}
-		if (drop_tombs && pick.it->len == 0) {
-			free(pick.it);
+		if (drop_tombs && it->len == 0) {
+			free(it); /* nothing older lies below a leaf */
 			continue;
 		}
-		out[o++] = pick;
-		bytes += wd_item_size(pick.it, ks);
+		out[o++] = src[j];
+		bytes += wd_item_size(it, ks);
 	}
+	memcpy(out + o, b->sl + i, (size_t)(b->n - i) * sizeof *out);
+	o += b->n - i;
 	n->nitems = n->nitems - b->n + o;
 	n->log_bytes = n->log_bytes - b->bytes + bytes;
 	free(b->sl);

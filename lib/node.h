@@ -167,6 +167,11 @@ uint32_t wd_node_bucket_of(const struct wd_node *n, uint32_t ks,
 /* Binary search a bucket: index of key (*found=1) or insertion index. */
 uint32_t wd_bucket_find(const struct wd_bucket *b, uint32_t ks,
 			const uint8_t *key, int *found);
+/* First index >= key in b, searching from index `from` (all entries below
+ * `from` are known to be smaller) by exponential then binary search; kp =
+ * wd_key_pfx(key).  O(log(result - from)). */
+uint32_t wd_bucket_gallop(const struct wd_bucket *b, uint32_t from,
+			  uint64_t kp, const uint8_t *key, uint32_t ks);
 /* The item with key, or NULL. */
 struct wd_item *wd_log_get(const struct wd_node *n, uint32_t ks,
 			   const uint8_t *key);

@@ -55,16 +55,27 @@ static int is_tomb(const struct wodan *w, const struct wd_item *it)
 	return w->g.tombstones && it->len == 0;
 }
 
-/* Net change of c's log bytes if bucket bk (of c's parent) moves into c. */
+/* Net change of c's log bytes if bucket bk (of c's parent) moves into c.
+ * Both are sorted, so each child bucket is walked once by galloping. */
 static int64_t bucket_delta(const struct wodan *w, const struct wd_bucket *bk,
 			    const struct wd_node *c)
 {
-	uint32_t ks = w->g.ks;
+	uint32_t ks = w->g.ks, cb = 0, pos = 0;
 	int64_t d = 0;
 	for (uint32_t j = 0; j < bk->n; j++) {
 		const struct wd_item *it = bk->sl[j].it;
-		const struct wd_item *o = wd_log_get(c, ks, it->data);
-		int64_t old = o ? (int64_t)wd_item_size(o, ks) : 0;
+		/* the child bucket of this key: link indices only rise */
+		while (c->nlinks && cb + 1 < c->nlinks &&
+		       wd_kcmp(it->data, wd_link_key(c, ks, cb), ks) > 0) {
+			cb++;
+			pos = 0;
+		}
+		const struct wd_bucket *b = &c->bk[cb];
+		pos = wd_bucket_gallop(b, pos, bk->sl[j].pfx, it->data, ks);
+		int64_t old = 0;
+		if (pos < b->n && wd_slot_cmp(&b->sl[pos], bk->sl[j].pfx,
+					      it->data, ks) == 0)
+			old = (int64_t)wd_item_size(b->sl[pos].it, ks);
 		if (c->nlinks == 0 && is_tomb(w, it))
 			d -= old;
 		else
