@@ -430,8 +430,13 @@ static wodan_t *reopen(struct run *R, const char *what)
 		if (info.generation == R->gen)
 			return w;
 		/* a journal image (incompat 0x10): close checkpoints and a
-		 * writable open begins an epoch, each with a newer root */
+		 * writable open begins an epoch, each with a newer root; each
+		 * node written takes one generation, so together they move it
+		 * by at most twice the device's blocks (a root found far
+		 * above that is a hostile one, handled below) */
 		if ((info.incompat_flags & 0x10u) && info.generation > R->gen &&
+		    info.generation - R->gen <=
+			    2 * info.logical_size_blocks + 2 &&
 		    !(o.flags & WODAN_OPEN_READONLY)) {
 			R->gen = info.generation;
 			return w;

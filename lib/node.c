@@ -288,7 +288,8 @@ static void merge_bucket(struct wd_node *n, struct wd_bucket *b, uint32_t ks,
 	for (uint32_t j = 0; j < cnt; j++) {
 		struct wd_item *it = src[j].it;
 		uint32_t p = wd_bucket_gallop(b, i, src[j].pfx, it->data, ks);
-		memcpy(out + o, b->sl + i, (size_t)(p - i) * sizeof *out);
+		if (p > i)
+			memcpy(out + o, b->sl + i, (size_t)(p - i) * sizeof *out);
 		o += p - i;
 		i = p;
 		if (i < b->n && wd_slot_cmp(&b->sl[i], src[j].pfx, it->data,
@@ -304,7 +305,8 @@ static void merge_bucket(struct wd_node *n, struct wd_bucket *b, uint32_t ks,
 		out[o++] = src[j];
 		bytes += wd_item_size(it, ks);
 	}
-	memcpy(out + o, b->sl + i, (size_t)(b->n - i) * sizeof *out);
+	if (b->n > i)
+		memcpy(out + o, b->sl + i, (size_t)(b->n - i) * sizeof *out);
 	o += b->n - i;
 	n->nitems = n->nitems - b->n + o;
 	n->log_bytes = n->log_bytes - b->bytes + bytes;
