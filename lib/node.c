@@ -166,6 +166,13 @@ int wd_log_put(struct wd_node *n, uint32_t ks, const uint8_t *key,
 	struct wd_bucket *b = &n->bk[wd_node_bucket_of(n, ks, key)];
 	int found;
 	uint32_t idx = wd_bucket_find(b, ks, key, &found);
+	return wd_log_put_at(n, b, idx, found, ks, key, val, len);
+}
+
+int wd_log_put_at(struct wd_node *n, struct wd_bucket *b, uint32_t idx,
+		  int found, uint32_t ks, const uint8_t *key,
+		  const uint8_t *val, uint32_t len)
+{
 	if (!found && wd_bucket_reserve(b, b->n + 1))
 		return WODAN_E_NOMEM;
 	struct wd_item *it = wd_item_new(ks, key, val, len);

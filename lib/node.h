@@ -179,6 +179,11 @@ struct wd_item *wd_log_get(const struct wd_node *n, uint32_t ks,
  * WODAN_E_NOMEM (node unchanged). */
 int wd_log_put(struct wd_node *n, uint32_t ks, const uint8_t *key,
 	       const uint8_t *val, uint32_t len);
+/* wd_log_put with the bucket search already done: b is key's bucket of n,
+ * idx and found what wd_bucket_find answered for key. */
+int wd_log_put_at(struct wd_node *n, struct wd_bucket *b, uint32_t idx,
+		  int found, uint32_t ks, const uint8_t *key,
+		  const uint8_t *val, uint32_t len);
 /* Remove key if present (1 removed, 0 absent). */
 int wd_log_del(struct wd_node *n, uint32_t ks, const uint8_t *key);
 /* Item number idx in key order over all buckets (O(buckets); tests and

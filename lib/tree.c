@@ -361,7 +361,12 @@ int wd_tree_insert(struct wodan *w, const uint8_t *key, const uint8_t *val,
 	int tomb = w->g.tombstones && len == 0;
 	for (unsigned guard = 0;; guard++) {
 		struct wd_node *root = w->root;
-		const struct wd_item *o = wd_log_get(root, ks, key);
+		/* one search serves the size check and the insert */
+		struct wd_bucket *b = &root->bk[wd_node_bucket_of(root, ks,
+								  key)];
+		int found;
+		uint32_t idx = wd_bucket_find(b, ks, key, &found);
+		const struct wd_item *o = found ? b->sl[idx].it : NULL;
 		int64_t old = o ? (int64_t)wd_item_size(o, ks) : 0;
 		if (tomb && root->nlinks == 0) {
 			/* a leaf root: a deletion just removes the key */
@@ -382,7 +387,8 @@ int wd_tree_insert(struct wodan *w, const uint8_t *key, const uint8_t *val,
 						       wd_cache_clean_path(root));
 			if (r)
 				return r;
-			if (wd_log_put(root, ks, key, val, len))
+			if (wd_log_put_at(root, b, idx, found, ks, key, val,
+					  len))
 				return WODAN_E_NOMEM;
 			wd_cache_mark_dirty(w, root);
 			wd_cache_resize(w, root);
