@@ -236,8 +236,27 @@ int wodan_lookup(wodan_t *w, const void *key, size_t key_len, void *buf,
  * the current generation.  Errors: WODAN_E_READONLY, _IO_WRITE, _IO_BARRIER,
  * _OUT_OF_SPACE (never expected: space is reserved before nodes get dirty).
  * After a failed flush the in-memory state is unchanged and may be retried.
+ *
+ * On a journal image (mkfs journal, incompat 0x10) a flush is usually a
+ * journal commit instead: the inserts and deletes since the last flush are
+ * appended to journal blocks (about their own size, in whole blocks) and a
+ * barrier makes them durable; *generation is the commit's.  The tree is
+ * written at checkpoints (wodan_checkpoint), which the library also makes
+ * on its own: at the dirty soft ceiling, when the journal reaches half of
+ * it, when space runs short, at close, and at every writable open
+ * (doc/SPEC.md §10, doc/DESIGN.md §15).  Same errors; same retry rule.
+ * Not thread-safe (one handle, one thread at a time).
  */
 int wodan_flush(wodan_t *w, uint64_t *generation);
+
+/*
+ * A flush that writes the tree (a checkpoint): on a journal image it ends
+ * the journal's epoch, frees its blocks once the new root is durable, and
+ * bounds the next open's replay to nothing; on other images it is
+ * wodan_flush.  *generation (may be NULL) receives the new root's
+ * generation.  Errors and retry rule as wodan_flush.
+ */
+int wodan_checkpoint(wodan_t *w, uint64_t *generation);
 
 /* Iteration callback: key (key size bytes), value (val_len bytes), both only
  * valid during the call.  Return 0 to continue, non-zero to stop

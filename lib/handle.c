@@ -259,6 +259,17 @@ int wodan_flush(wodan_t *w, uint64_t *generation)
 	return done(w, r);
 }
 
+int wodan_checkpoint(wodan_t *w, uint64_t *generation)
+{
+	wd_err_clear();
+	if (w->flags & WODAN_OPEN_READONLY)
+		return wd_err(WODAN_E_READONLY, "handle is read-only");
+	int r = wd_checkpoint(w);
+	if (!r && generation)
+		*generation = w->gen;
+	return done(w, r);
+}
+
 int wodan_iterate(wodan_t *w, const void *start, const void *end,
 		  wodan_iter_fn fn, void *arg)
 {

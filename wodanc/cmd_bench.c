@@ -135,7 +135,9 @@ static const char bench_help[] =
 	"  values) flush_every zero_values inserts lookups found\n"
 	"  blocks_written blocks_read cache_hits cache_misses cache_evictions\n"
 	"  spills splits auto_flushes needs_flush_retries cache_bytes_now\n"
-	"  dirty_bytes_now reopen_seconds reopen_bytes_read libwodan;\n"
+	"  dirty_bytes_now reopen_seconds reopen_bytes_read\n"
+	"  reopen_bytes_written (the checkpoint before a reopen: with\n"
+	"  --journal, the tree writes the journal deferred) libwodan;\n"
 	"  journal journal_commits checkpoints (flushes made durable by\n"
 	"  journal blocks; full flushes of the tree)\n"
 	"  dirty_hard dirty_peak_bytes hard_ceiling_stops (dirty-node memory\n"
@@ -252,7 +254,7 @@ struct phase {
 	uint64_t user_w, user_r;   /* key+value bytes inserted / looked up */
 	uint64_t found, retries;
 	double reopen_s;
-	uint64_t reopen_read;
+	uint64_t reopen_read, reopen_written;
 	struct wodan_stats s0, s1;
 };
 
@@ -384,6 +386,17 @@ static int maybe_reopen(struct bench *b, struct phase *p)
 	if (!b->need_reopen)
 		return 0;
 	t0 = bench_now_ns();
+	if (b->journal) {
+		/* the checkpoint close would make, counted on its own: the
+		 * tree writes the journal deferred (reopen_bytes_written) */
+		struct wodan_stats s0;
+		wodan_get_stats(b->w, &s0);
+		int rc = wodan_checkpoint(b->w, NULL);
+		if (rc < 0)
+			return fail(b, rc, "checkpoint failed");
+		wodan_get_stats(b->w, &st);
+		p->reopen_written = st.bytes_written - s0.bytes_written;
+	}
 	if (close_handle(b) < 0)
 		return -1;
 	if (b->cold)
@@ -917,6 +930,7 @@ static void report(struct bench *b, const struct phase *p)
 	cj_u64(&j, "dirty_bytes_now", s1->dirty_bytes);
 	cj_double(&j, "reopen_seconds", p->reopen_s);
 	cj_u64(&j, "reopen_bytes_read", p->reopen_read);
+	cj_u64(&j, "reopen_bytes_written", p->reopen_written);
 	cj_str(&j, "libwodan", wodan_version());
 	cj_end(&j);
 	fflush(stdout);
