@@ -50,7 +50,8 @@ static const struct option check_opts[] = {
 static void flag_names(uint32_t flags, char *buf, size_t n)
 {
 	static const char *names[] = { "rdepth", "fsid", "value_count",
-				       "tombstones" };
+				       "tombstones", "journal" };
+	const int nnames = (int)(sizeof names / sizeof names[0]);
 	size_t o = 0;
 	int i;
 
@@ -58,7 +59,7 @@ static void flag_names(uint32_t flags, char *buf, size_t n)
 	for (i = 0; i < 32 && o < n; i++) {
 		if (!(flags & (1u << i)))
 			continue;
-		if (i < 4)
+		if (i < nnames)
 			o += (size_t)snprintf(buf + o, n - o, "%s%s",
 					      o ? " " : "", names[i]);
 		else
@@ -111,6 +112,8 @@ static void print_json(const char *dev, const struct wodan_check_report *r,
 	cj_u64(&j, "live_keys", r->live_keys);
 	cj_u64(&j, "tombstones_stored", r->tombstones_stored);
 	cj_u64(&j, "logged_items", r->logged_items);
+	cj_u64(&j, "journal_commits", r->journal_commits);
+	cj_u64(&j, "journal_blocks", r->journal_blocks);
 	cj_u64(&j, "used_blocks", r->used_blocks);
 	cj_u64(&j, "free_blocks", r->free_blocks);
 	cj_double(&j, "fill_factor_percent", r->fill_factor * 100.0);
@@ -189,6 +192,11 @@ tree:
 	       (unsigned long long)r->tombstones_stored);
 	printf("logged items:       %llu\n",
 	       (unsigned long long)r->logged_items);
+	if (r->incompat_flags & 0x10u)
+		printf("journal:            %llu commits in %llu blocks after "
+		       "the root (replayed; included above)\n",
+		       (unsigned long long)r->journal_commits,
+		       (unsigned long long)r->journal_blocks);
 	printf("used blocks:        %llu\n", (unsigned long long)r->used_blocks);
 	printf("free blocks:        %llu\n", (unsigned long long)r->free_blocks);
 	printf("fill factor:        %.1f%%\n", r->fill_factor * 100.0);
