@@ -251,7 +251,9 @@ static int do_mkfs(struct mkfs_result *r, int missing, uint64_t size_bytes,
 			  (unsigned long long)be->size_bytes);
 		goto fail;
 	}
-	rc = wodan_open(be, NULL, &w);
+	/* read-only: a writable open of a journal image would write a root */
+	struct wodan_open_opts ro = { .flags = WODAN_OPEN_READONLY };
+	rc = wodan_open(be, &ro, &w);
 	if (rc < 0) {
 		cli_error("mkfs", r->dev, rc, "the new image does not mount");
 		goto fail;
