@@ -411,6 +411,14 @@ int wd_journal_open(struct wodan *w, uint64_t *commits)
 	 * left by an earlier handle can ever continue our chain */
 	wd_cache_mark_dirty(w, w->root);
 	r = wd_checkpoint(w);
+	if (r == WODAN_E_OUT_OF_SPACE || r == WODAN_E_NEEDS_FLUSH) {
+		/* a full device: open anyway, without journal commits (every
+		 * flush is then a checkpoint, and the first one that finds
+		 * room starts the epoch); the journal's blocks stay used */
+		wd_err_clear();
+		r = 0;
+		j->ok = 0;
+	}
 	/* C6 holds from here on; the replay itself was exempt */
 	w->st.dirty_peak_bytes = w->dirty_bytes;
 	return r;

@@ -595,13 +595,29 @@ static uint64_t blocks_for(int journal, uint64_t s, uint64_t *free_after)
 	wodan_get_info(w, &in);
 	if (journal) {
 		assert_true(s1.journal_commits > 150);
-		/* a checkpoint gives the journal blocks back */
+		/* wodan_checkpoint writes the tree and frees the journal */
+		struct wodan_info i0, i1;
+		wodan_get_info(w, &i0);
+		uint64_t g0 = i0.generation, g1 = 0;
+		assert_true(s1.checkpoints < s1.journal_commits);
+		assert_int_equal(wodan_checkpoint(w, &g1), 0);
+		wodan_get_info(w, &i1);
+		struct wodan_stats s2;
+		wodan_get_stats(w, &s2);
+		assert_int_equal(s2.checkpoints, s1.checkpoints + 1);
+		assert_true(g1 > g0 && i1.generation == g1);
+		assert_true(i1.root_block != i0.root_block);
+		/* close checkpoints too: the journal is empty now, so a
+		 * read-only open replays nothing */
 		uint64_t before = in.free_blocks;
 		assert_int_equal(wodan_close(w), 0);
 		struct wodan_open_opts ro = { .flags = WODAN_OPEN_READONLY };
 		assert_int_equal(wodan_open(be, &ro, &w), 0);
 		wodan_get_info(w, &in);
-		assert_true(in.free_blocks > before);
+		assert_true(in.free_blocks > before); /* journal blocks back */
+		struct wodan_stats s3;
+		wodan_get_stats(w, &s3);
+		assert_int_equal(s3.journal_replayed_commits, 0);
 		assert_true(holds(w, R.acked));
 		wodan_abandon(w);
 	} else {
