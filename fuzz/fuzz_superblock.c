@@ -41,7 +41,7 @@ static void check_geom(const struct wd_geom *g, uint64_t dev, uint32_t io)
 	REQUIRE(g->bs % io == 0);
 	REQUIRE(g->lsize >= 2 && g->lsize <= dev / g->bs);
 	REQUIRE(g->fbw >= 1 && g->fbw < g->lsize);
-	REQUIRE((g->incompat & 0x7) == 0x7 && (g->incompat & ~0xfu) == 0);
+	REQUIRE((g->incompat & 0x7) == 0x7 && (g->incompat & ~0x1fu) == 0);
 	REQUIRE(g->tombstones == ((g->incompat & 0x8) != 0));
 	REQUIRE(g->block_end == g->bs - 4);
 	REQUIRE(g->q == (uint32_t)(15ull * g->bs / 16));

@@ -35,6 +35,22 @@ int wd_read_block(struct wodan *w, uint64_t L, uint8_t *buf)
 			    (unsigned long long)L);
 }
 
+int wd_write_blocks(struct wodan *w, uint64_t L, const uint8_t *buf,
+		    uint32_t n)
+{
+	uint64_t len = (uint64_t)n * w->g.bs;
+	int r = w->be->write(w->be, L * w->g.bs, buf, (size_t)len);
+	if (r)
+		return wd_err_block(WODAN_E_IO_WRITE, L,
+				    "write of blocks %llu..%llu failed: %s",
+				    (unsigned long long)L,
+				    (unsigned long long)(L + n - 1),
+				    strerror(-r));
+	w->st.blocks_written += n;
+	w->st.bytes_written += len;
+	return 0;
+}
+
 int wd_write_block(struct wodan *w, uint64_t L, const uint8_t *buf)
 {
 	uint32_t bs = w->g.bs;

@@ -17,6 +17,11 @@ int wd_read_block(struct wodan *w, uint64_t L, uint8_t *buf);
 int wd_read_block_raw(struct wodan *w, uint64_t L, uint8_t *buf);
 /* Write bs bytes at block L.  WODAN_E_IO_WRITE on failure. */
 int wd_write_block(struct wodan *w, uint64_t L, const uint8_t *buf);
+/* Write n consecutive blocks L .. L + n - 1 (n * bs bytes) with one backend
+ * call.  WODAN_E_IO_WRITE on failure (then any of them may have landed,
+ * whole, torn or not at all). */
+int wd_write_blocks(struct wodan *w, uint64_t L, const uint8_t *buf,
+		    uint32_t n);
 int wd_barrier(struct wodan *w);
 
 #endif

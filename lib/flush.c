@@ -11,7 +11,28 @@ struct written {
 	struct wd_node **v;
 	size_t n, cap;
 	uint64_t failed;   /* block allocated for a write that failed, or 0 */
+	/* non-root nodes encoded and not yet written: consecutive blocks
+	 * first .. first + nb - 1, one backend write when the run breaks or
+	 * the buffer is full (fewer, larger writes: the allocator hands out
+	 * blocks in ring order, so a flush's blocks are mostly consecutive) */
+	uint8_t *batch;
+	uint32_t nb, cap_blocks;
+	uint64_t first;
 };
+
+/* Bytes of the write batch buffer: 2 MiB, at least one block. */
+#define BATCH_BYTES (2u << 20)
+
+/* Write the batch.  On failure its blocks' nodes are in wr->v already, so
+ * wd_flush's failure path frees their blocks and restores the parents. */
+static int submit(struct wodan *w, struct written *wr)
+{
+	if (!wr->nb)
+		return 0;
+	int r = wd_write_blocks(w, wr->first, wr->batch, wr->nb);
+	wr->nb = 0;
+	return r;
+}
 
 static int push(struct written *wr, struct wd_node *n)
 {
@@ -36,19 +57,44 @@ static int write_node(struct wodan *w, struct wd_node *n, struct written *wr)
 	if (!wd_node_fits(n, &w->g, UINT32_MAX))
 		return wd_err(WODAN_E_CORRUPT,
 			      "internal: a dirty node does not fit its block");
-	uint64_t L = wd_sm_alloc(&w->sm);
-	if (L == 0)
-		return wd_err(WODAN_E_OUT_OF_SPACE, "no free block for flush");
-	uint64_t gen = w->next_gen++;
-	wd_node_encode(&w->g, n, gen,
-		       (w->flags & WODAN_OPEN_MAGIC_CRC_WRITE) != 0, w->blk);
-	int r = wd_write_block(w, L, w->blk);
-	if (r) {
-		wr->failed = L; /* wd_flush decides when L is free again */
-		return r;
+	int magic = (w->flags & WODAN_OPEN_MAGIC_CRC_WRITE) != 0;
+	if (n->is_root || !wr->batch) {
+		/* the root is written alone, after the barrier */
+		uint64_t L = wd_sm_alloc(&w->sm);
+		if (L == 0)
+			return wd_err(WODAN_E_OUT_OF_SPACE,
+				      "no free block for flush");
+		uint64_t gen = w->next_gen++;
+		wd_node_encode(&w->g, n, gen, magic, w->blk);
+		int r = wd_write_block(w, L, w->blk);
+		if (r) {
+			wr->failed = L; /* wd_flush decides when L is free */
+			return r;
+		}
+		n->flush_addr = L;
+		return push(wr, n);
 	}
-	n->flush_addr = L;
-	return push(wr, n);
+	int r = push(wr, n);
+	if (r)
+		return r;
+	uint64_t L = wd_sm_alloc(&w->sm);
+	if (L == 0) {
+		wr->n--;
+		return wd_err(WODAN_E_OUT_OF_SPACE, "no free block for flush");
+	}
+	n->flush_addr = L; /* in wr->v: freed by wd_flush if this fails */
+	if (wr->nb && (L != wr->first + wr->nb || wr->nb == wr->cap_blocks)) {
+		r = submit(w, wr);
+		if (r)
+			return r;
+	}
+	if (!wr->nb)
+		wr->first = L;
+	uint64_t gen = w->next_gen++;
+	wd_node_encode(&w->g, n, gen, magic,
+		       wr->batch + (size_t)wr->nb * w->g.bs);
+	wr->nb++;
+	return 0;
 }
 
 static int write_subtree(struct wodan *w, struct wd_node *n,
@@ -76,7 +122,17 @@ int wd_flush(struct wodan *w)
 	struct written wr = { 0 };
 	uint64_t first_gen = w->next_gen, cursor0 = w->sm.cursor;
 	int root_tried = 0;
+	wr.cap_blocks = BATCH_BYTES / w->g.bs;
+	if (wr.cap_blocks >= 2)
+		/* aligned: O_DIRECT devices take nothing else */
+		wr.batch = aligned_alloc(4096, ((size_t)wr.cap_blocks *
+						w->g.bs + 4095) / 4096 * 4096);
+	/* (without the buffer: one write per block, as before) */
 	int r = write_subtree(w, root, &wr);
+	if (!r)
+		r = submit(w, &wr);
+	free(wr.batch);
+	wr.batch = NULL;
 	if (!r && wr.n)
 		r = wd_barrier(w);
 	if (!r) {

@@ -316,8 +316,10 @@ static int replay(struct wodan *w, uint64_t *commits)
 	uint64_t pos = j->last, prev_gen = j->root_gen;
 	uint64_t budget = w->sm.free_count; /* at most one lap */
 	int r = 0, pending = 0, forged = 0;
-	/* not w->blk: applying a commit loads nodes through it */
-	uint8_t *blk = malloc(w->g.bs);
+	/* not w->blk: applying a commit loads nodes through it; aligned for
+	 * O_DIRECT devices */
+	uint8_t *blk = aligned_alloc(4096, ((size_t)w->g.bs + 4095) / 4096 *
+						   4096);
 	if (!blk)
 		return WODAN_E_NOMEM;
 	while (budget--) {
