@@ -59,7 +59,14 @@ static int write_node(struct wodan *w, struct wd_node *n, struct written *wr)
 			      "internal: a dirty node does not fit its block");
 	int magic = (w->flags & WODAN_OPEN_MAGIC_CRC_WRITE) != 0;
 	if (n->is_root || !wr->batch) {
-		/* the root is written alone, after the barrier */
+		/* the root is written alone, after the barrier; room in wr
+		 * first, so that a written block is always tracked */
+		if (wr->n == wr->cap) {
+			int r = push(wr, n);
+			if (r)
+				return r;
+			wr->n--;
+		}
 		uint64_t L = wd_sm_alloc(&w->sm);
 		if (L == 0)
 			return wd_err(WODAN_E_OUT_OF_SPACE,
@@ -190,9 +197,12 @@ int wd_flush(struct wodan *w)
 	/* commit: generations were handed out in write order */
 	for (size_t i = 0; i < wr.n; i++) {
 		struct wd_node *n = wr.v[i];
-		if (n->addr && wd_sm_defer_free(&w->sm, n->addr)) {
-			/* cannot queue: leak the block until next mount */
-		}
+		if (n->addr && wd_sm_defer_free(&w->sm, n->addr))
+			/* cannot queue: the flush is durable already, so
+			 * the block is free at once (a leaked block would
+			 * make the run-time map differ from a mount's, which
+			 * the journal's placement needs equal, journal.h J1) */
+			wd_sm_clear(&w->sm, n->addr);
 		n->addr = n->flush_addr;
 		n->gen = first_gen + i;
 		wd_cache_mark_clean(w, n);

@@ -11,6 +11,7 @@
 #include "journal.h"
 #include "keys.h"
 #include "tree.h"
+#include <stdio.h>
 
 int wd_journal_append(struct wodan *w, const uint8_t *key, const uint8_t *val,
 		      uint32_t len)
@@ -208,32 +209,10 @@ int wd_commit(struct wodan *w)
 
 /* ---------------------------------------------------------------- replay */
 
-struct replay {
-	uint8_t *items;          /* the current commit's items */
-	size_t len, cap;
-	uint64_t *blocks;        /* its blocks */
-	uint32_t nblocks, blocks_cap;
-	uint64_t gen;            /* its generation */
-	uint32_t k;              /* its block count */
-};
-
-static int rp_push_block(struct replay *rp, uint64_t b)
-{
-	if (rp->nblocks == rp->blocks_cap) {
-		uint32_t nc = rp->blocks_cap ? rp->blocks_cap * 2 : 16;
-		uint64_t *p = realloc(rp->blocks, nc * sizeof *p);
-		if (!p)
-			return WODAN_E_NOMEM;
-		rp->blocks = p;
-		rp->blocks_cap = nc;
-	}
-	rp->blocks[rp->nblocks++] = b;
-	return 0;
-}
-
 /* Check the items of a record (hostile bytes: every length bounded by the
- * block) and append them to rp->items.  1 valid, 0 not, or NOMEM. */
-static int take_items(struct wodan *w, const uint8_t *blk, struct replay *rp)
+ * block).  Returns their byte count, or 0 when malformed (an empty record
+ * has n = 0 and is well-formed: returns 1 then, nothing to apply). */
+static uint32_t check_items(const struct wodan *w, const uint8_t *blk)
 {
 	uint32_t ks = w->g.ks, room = payload(w);
 	uint32_t n = wd_le32(blk + 41);
@@ -249,75 +228,83 @@ static int take_items(struct wodan *w, const uint8_t *blk, struct replay *rp)
 			return 0;
 		used += ks + 2 + len;
 	}
-	if (rp->len + used > rp->cap) {
-		size_t nc = rp->cap ? rp->cap : 65536;
-		while (nc < rp->len + used)
-			nc *= 2;
-		uint8_t *q = realloc(rp->items, nc);
-		if (!q)
-			return WODAN_E_NOMEM;
-		rp->items = q;
-		rp->cap = nc;
-	}
-	memcpy(rp->items + rp->len, p, used);
-	rp->len += used;
-	return 1;
+	return used ? used : 1;
 }
 
-/* Apply a complete commit to the tree and adopt its blocks. */
-static int apply(struct wodan *w, struct replay *rp)
+/* Read block b into blk: 1 a journal record of this epoch (CRC valid,
+ * re-read once when not), 0 anything else, or a read error. */
+static int read_record(struct wodan *w, uint64_t b, uint8_t *blk)
 {
-	struct wd_journal *j = &w->j;
-	uint32_t ks = w->g.ks;
-	for (size_t off = 0; off < rp->len;) {
-		const uint8_t *it = rp->items + off;
+	int v = wd_read_block_raw(w, b, blk);
+	if (v == 0) /* a CRC mismatch may be transient: once more */
+		v = wd_read_block_raw(w, b, blk);
+	if (v < 0)
+		return v;
+	return v == 1 && blk[0] == WD_TYPE_JOURNAL &&
+	       !memcmp(blk + 9, w->g.fsid, 16) &&
+	       wd_le64(blk + 25) == w->j.root_gen &&
+	       wd_le64(blk + 1) < WD_GEN_LIMIT;
+}
+
+/* Insert the items of one record (checked by check_items) into the tree. */
+static int apply_record(struct wodan *w, const uint8_t *blk)
+{
+	uint32_t ks = w->g.ks, n = wd_le32(blk + 41);
+	const uint8_t *it = blk + WD_JOURNAL_HDR;
+	for (uint32_t i = 0; i < n; i++) {
 		uint32_t len = wd_le16(it + ks);
 		int r = wd_tree_insert(w, it, it + ks + 2, len);
-		if (r == WODAN_E_NEEDS_FLUSH)
+		if (r == WODAN_E_NEEDS_FLUSH) {
+			char why[256];
+			snprintf(why, sizeof why, "%s",
+				 wodan_last_error()->message);
 			return wd_err(WODAN_E_NEEDS_FLUSH,
 				      "journal replay needs more free blocks "
-				      "than the device has: %s",
-				      wodan_last_error()->message);
+				      "than the device has (%s)", why);
+		}
 		if (r)
 			return r;
-		off += ks + 2 + len;
+		it += ks + 2 + len;
 	}
-	if (j->nblocks + rp->nblocks > j->blocks_cap) {
-		size_t nc = j->blocks_cap ? j->blocks_cap : 64;
-		while (nc < j->nblocks + rp->nblocks)
-			nc *= 2;
+	return 0;
+}
+
+static int push_block(struct wd_journal *j, uint64_t b)
+{
+	if (j->nblocks == j->blocks_cap) {
+		size_t nc = j->blocks_cap ? j->blocks_cap * 2 : 64;
 		uint64_t *p = realloc(j->blocks, nc * sizeof *p);
 		if (!p)
 			return WODAN_E_NOMEM;
 		j->blocks = p;
 		j->blocks_cap = nc;
 	}
-	memcpy(j->blocks + j->nblocks, rp->blocks,
-	       rp->nblocks * sizeof *rp->blocks);
-	j->nblocks += rp->nblocks;
-	j->last = rp->blocks[rp->nblocks - 1];
-	w->gen = rp->gen;
-	if (rp->gen >= w->next_gen)
-		w->next_gen = rp->gen + 1;
-	rp->len = 0;
-	rp->nblocks = 0;
+	j->blocks[j->nblocks++] = b;
 	return 0;
 }
 
-/* Walk the chain after the epoch's root (J1) and apply what J2 accepts.  A
- * complete commit is applied once the next block is known not to claim its
- * generation: a record of the same generation after a complete commit
- * proves the chain inconsistent (a record's block count was altered), and
- * then nothing from that commit on is applied. */
+/*
+ * Replay in two passes, so that memory stays one block whatever a hostile
+ * image claims.  Pass 1 walks the chain after the epoch's root (J1),
+ * checking every record (J2, items well-formed) and marking accepted
+ * blocks used as it goes (the writer's map had them used too); it notes
+ * the blocks of complete commits.  A complete commit counts only once the
+ * next block is known not to continue its generation (a record of the
+ * same generation after it proves the chain altered: nothing from that
+ * commit on counts).  Pass 2 re-reads the blocks of the complete commits
+ * in order and applies their items.  Blocks of an incomplete or refused
+ * tail are free again.
+ */
 static int replay(struct wodan *w, uint64_t *commits)
 {
 	struct wd_journal *j = &w->j;
-	struct replay rp = { 0 };
-	uint64_t pos = j->last, prev_gen = j->root_gen;
+	uint64_t pos = j->last, prev_gen = j->root_gen, gen_max = 0;
 	uint64_t budget = w->sm.free_count; /* at most one lap */
-	int r = 0, pending = 0, forged = 0;
-	/* not w->blk: applying a commit loads nodes through it; aligned for
-	 * O_DIRECT devices */
+	uint64_t cur_gen = 0;
+	uint32_t cur_k = 0, cur_n = 0;   /* the commit being read */
+	size_t good = 0;                 /* j->blocks[0, good): complete */
+	uint64_t ncommits = 0;
+	int r = 0, pending = 0;
 	uint8_t *blk = aligned_alloc(4096, ((size_t)w->g.bs + 4095) / 4096 *
 						   4096);
 	if (!blk)
@@ -326,63 +313,67 @@ static int replay(struct wodan *w, uint64_t *commits)
 		uint64_t b = wd_sm_next_free(&w->sm, pos);
 		if (!b)
 			break;
-		int v = wd_read_block_raw(w, b, blk);
-		if (v == 0) /* a CRC mismatch may be transient: once more */
-			v = wd_read_block_raw(w, b, blk);
+		int v = read_record(w, b, blk);
 		if (v < 0) {
 			r = v; /* an unreadable block may hold a commit */
 			break;
 		}
-		const uint8_t *h = blk;
-		if (v != 1 || h[0] != WD_TYPE_JOURNAL ||
-		    memcmp(h + 9, w->g.fsid, 16) != 0 ||
-		    wd_le64(h + 25) != j->root_gen)
+		if (v == 0)
 			break;
-		uint64_t gen = wd_le64(h + 1);
-		uint32_t idx = wd_le32(h + 33), k = wd_le32(h + 37);
+		uint64_t gen = wd_le64(blk + 1);
+		uint32_t idx = wd_le32(blk + 33), k = wd_le32(blk + 37);
 		if (pending) {
-			if (gen == rp.gen) {
-				forged = 1;
-				break;
-			}
-			if ((r = apply(w, &rp)))
-				break;
+			if (gen == cur_gen)
+				break; /* altered: the pending one is refused */
+			good = j->nblocks;
+			prev_gen = cur_gen;
+			ncommits++;
 			pending = 0;
-			prev_gen = rp.gen;
-			(*commits)++;
+			cur_n = 0;
 		}
-		int cont = rp.nblocks && gen == rp.gen && idx == rp.nblocks &&
-			   k == rp.k;
-		int start = !rp.nblocks && idx == 0 && k >= 1 &&
+		int cont = cur_n && gen == cur_gen && idx == cur_n && k == cur_k;
+		int start = !cur_n && idx == 0 && k >= 1 && k <= w->sm.free_count &&
 			    gen > prev_gen;
-		if (!cont && !start)
+		if ((!cont && !start) || !check_items(w, blk))
 			break;
-		int t = take_items(w, h, &rp);
-		if (t < 0) {
-			r = t;
-			break;
-		}
-		if (t == 0)
-			break;
-		if ((r = rp_push_block(&rp, b)))
+		if ((r = push_block(j, b)))
 			break;
 		wd_sm_set(&w->sm, b);
-		rp.gen = gen;
-		rp.k = k;
+		cur_gen = gen;
+		cur_k = k;
+		cur_n++;
 		pos = b;
-		pending = rp.nblocks == k;
+		pending = cur_n == k;
 	}
-	if (pending && !forged && !r) {
-		r = apply(w, &rp);
-		if (!r)
-			(*commits)++;
+	if (pending && !r) {
+		good = j->nblocks;
+		prev_gen = cur_gen;
+		ncommits++;
 	}
-	/* an incomplete (or unapplied) last commit was never acknowledged:
-	 * its blocks are garbage again */
-	for (uint32_t i = 0; i < rp.nblocks; i++)
-		wd_sm_clear(&w->sm, rp.blocks[i]);
-	free(rp.items);
-	free(rp.blocks);
+	/* the tail that did not make a complete commit is garbage again */
+	for (size_t i = good; i < j->nblocks; i++)
+		wd_sm_clear(&w->sm, j->blocks[i]);
+	j->nblocks = good;
+	for (size_t i = 0; !r && i < good; i++) {
+		int v = read_record(w, j->blocks[i], blk);
+		if (v == 0)
+			r = wd_err_block(WODAN_E_BAD_CRC, j->blocks[i],
+					 "journal block %llu changed during "
+					 "replay", (unsigned long long)
+					 j->blocks[i]);
+		else if (v < 0)
+			r = v;
+		else
+			r = apply_record(w, blk);
+		gen_max = wd_le64(blk + 1);
+	}
+	if (!r && good) {
+		j->last = j->blocks[good - 1];
+		w->gen = gen_max;
+		if (gen_max >= w->next_gen)
+			w->next_gen = gen_max + 1;
+		*commits = ncommits;
+	}
 	free(blk);
 	return r;
 }

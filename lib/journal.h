@@ -47,6 +47,10 @@ struct wodan;
 
 #define WD_TYPE_JOURNAL 3
 #define WD_JOURNAL_HDR 45u /* type, gen, fsid, root_gen, idx, count, nitems */
+/* Generations at or above this end a replay (and refuse a writable open
+ * at mount): far above anything a device can reach, and next_gen must
+ * never wrap to 0 (a preroot's generation). */
+#define WD_GEN_LIMIT (1ull << 62)
 
 struct wd_journal {
 	int on;              /* image has WD_FLAG_JOURNAL */

@@ -84,7 +84,9 @@ static uint64_t next_block(const struct wodan *w, uint64_t L)
 static int almost_root(const struct wodan *w, const uint8_t *blk)
 {
 	int fsid_ok = !memcmp(blk + 9, w->g.fsid, 16);
-	return (blk[0] == 1 && !fsid_ok) || (fsid_ok && blk[0] != 1 && blk[0] != 2);
+	/* (type 3, journal blocks, are ours and not roots either) */
+	return (blk[0] == 1 && !fsid_ok) ||
+	       (fsid_ok && blk[0] != 1 && blk[0] != 2 && blk[0] != 3);
 }
 
 static int root_candidate(struct wodan *w, uint64_t L, uint64_t *gen)
@@ -329,6 +331,13 @@ int wd_mount_root(struct wodan *w, uint64_t L, int fast_scan,
 	w->root_addr = L;
 	w->gen = root->gen;
 	w->next_gen = root->gen + 1;
+	if (root->gen >= WD_GEN_LIMIT && !(w->flags & WODAN_OPEN_READONLY))
+		/* the next roots' generations would wrap to 0 (a preroot) and
+		 * lose to this one: refuse to write (read-only still opens) */
+		return wd_err_block(WODAN_E_CORRUPT, L,
+				    "root generation %llu is too large to "
+				    "continue; open read-only",
+				    (unsigned long long)root->gen);
 	w->sm.cursor = L + 1 >= w->g.lsize ? 1 : L + 1;
 	return 0;
 }
