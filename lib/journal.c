@@ -323,8 +323,10 @@ static int replay(struct wodan *w, uint64_t *commits)
 		uint64_t gen = wd_le64(blk + 1);
 		uint32_t idx = wd_le32(blk + 33), k = wd_le32(blk + 37);
 		if (pending) {
-			if (gen == cur_gen)
-				break; /* altered: the pending one is refused */
+			if (gen == cur_gen) {
+				pending = 0; /* altered: refused */
+				break;
+			}
 			good = j->nblocks;
 			prev_gen = cur_gen;
 			ncommits++;

@@ -28,7 +28,8 @@
  *    acknowledged states, never a mixture -- also when a record's block
  *    count is altered (a commit that seems complete early).  A record
  *    retyped as a root (re-sealed) is a forged root: there only "no
- *    crash" is asked.
+ *    crash" is asked.  A record claiming the largest generation must not
+ *    make the counter wrap (it ends the replay).
  *  - economy: the same commits write fewer blocks with the journal than
  *    without; a read-only open replays without writing; a checkpoint gives
  *    the journal's blocks back.
@@ -509,7 +510,7 @@ static void test_hostile(void **state)
 		assert_int_equal(img->read(img, L * BS, orig, BS), 0);
 		if (orig[0] != 3)
 			continue;
-		for (int m = 0; m < 12; m++) {
+		for (int m = 0; m < 13; m++) {
 			memcpy(blk, orig, BS);
 			uint32_t nitems = (uint32_t)blk[41] | blk[42] << 8;
 			switch (m) {
@@ -524,6 +525,7 @@ static void test_hostile(void **state)
 			case 8: blk[9] ^= 0x80; break;    /* fsid */
 			case 9: blk[0] = 1; break;        /* looks like a root */
 			case 10: blk[BS - 9] ^= 4; break; /* payload, CRC kept */
+			case 12: memset(blk + 1, 0xff, 8); break; /* gen max */
 			default: blk[200] ^= 0x10; break; /* bad CRC */
 			}
 			if (m == 10) {
@@ -565,7 +567,7 @@ static void test_hostile(void **state)
 	}
 	printf("# hostile: %llu mutated opens, %llu failures\n",
 	       (unsigned long long)tried, (unsigned long long)bad);
-	assert_true(tried >= 12 * 7);
+	assert_true(tried >= 13 * 7);
 	assert_int_equal(bad, 0);
 	free(blk);
 	free(orig);
