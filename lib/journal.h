@@ -71,8 +71,9 @@ struct wd_journal {
 };
 
 /* Record an insert (len 0 with tombstones: a deletion) that has just
- * succeeded in the tree.  0 or WODAN_E_NOMEM (then the caller reports the
- * error; the tree change stays, and the next commit is a checkpoint). */
+ * succeeded in the tree.  0 or WODAN_E_NOMEM; on NOMEM the tree change
+ * stays and want_checkpoint is set, so the next flush writes the tree and
+ * the insert still becomes durable: the caller may ignore the result. */
 int wd_journal_append(struct wodan *w, const uint8_t *key, const uint8_t *val,
 		      uint32_t len);
 /* Make everything durable: a journal commit when allowed and worthwhile,
@@ -83,7 +84,8 @@ int wd_commit(struct wodan *w);
  * journal blocks are free.  Errors as wd_flush. */
 int wd_checkpoint(struct wodan *w);
 /* At open, after the validation walk: find and apply the epoch's committed
- * records (J1, J2), marking their blocks used.  On a writable handle, then
+ * records (J1, J2; two passes, one block of memory), marking their blocks
+ * used.  On a writable handle, then
  * checkpoint (new epoch).  *commits = commits applied.  Errors: read
  * errors, WODAN_E_NOMEM, WODAN_E_NEEDS_FLUSH when replaying needs more
  * blocks than are free, and checkpoint errors. */
