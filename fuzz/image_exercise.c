@@ -400,6 +400,11 @@ static int roots_monotone(const uint8_t *d, size_t len)
 		if (b[0] != 1 || memcmp(b + 9, d + 49, 16) || g == 0 ||
 		    !(magic || crc32c(b, bs) == 0xffffffffu))
 			continue;
+		/* a root at or above 2^62 makes a writable open refuse (its
+		 * successors' generations would wrap): treated like a hostile
+		 * log order, the run stops quietly */
+		if (g >= (1ull << 62))
+			return 0;
 		if (n++ == 0)
 			first = g;
 		else if (g <= prev)
