@@ -13,6 +13,12 @@
 #include "tree.h"
 #include <stdio.h>
 
+/* Room for items in one journal block. */
+static uint32_t payload(const struct wodan *w)
+{
+	return w->g.block_end - WD_JOURNAL_HDR;
+}
+
 int wd_journal_append(struct wodan *w, const uint8_t *key, const uint8_t *val,
 		      uint32_t len)
 {
@@ -33,6 +39,14 @@ int wd_journal_append(struct wodan *w, const uint8_t *key, const uint8_t *val,
 		j->buf = p;
 		j->cap = nc;
 	}
+	/* packing, as encode_record packs: an item never spans blocks, and
+	 * every item fits one (ks + 2 + max_value <= payload) */
+	uint32_t sz = ks + 2 + len;
+	if (!j->pack_blocks || j->pack_used + sz > payload(w)) {
+		j->pack_blocks++;
+		j->pack_used = 0;
+	}
+	j->pack_used += sz;
 	uint8_t *d = j->buf + j->len;
 	memcpy(d, key, ks);
 	wd_put16(d + ks, (uint16_t)len);
@@ -43,28 +57,29 @@ int wd_journal_append(struct wodan *w, const uint8_t *key, const uint8_t *val,
 	return 0;
 }
 
-/* Room for items in one journal block. */
-static uint32_t payload(const struct wodan *w)
+/* Make room for `extra` more entries in j->blocks.  0 or NOMEM. */
+static int reserve_blocks(struct wd_journal *j, size_t extra)
 {
-	return w->g.block_end - WD_JOURNAL_HDR;
+	if (j->nblocks + extra <= j->blocks_cap)
+		return 0;
+	size_t nc = j->blocks_cap ? j->blocks_cap : 64;
+	while (nc < j->nblocks + extra)
+		nc *= 2;
+	uint64_t *p = realloc(j->blocks, nc * sizeof *p);
+	if (!p)
+		return WODAN_E_NOMEM;
+	j->blocks = p;
+	j->blocks_cap = nc;
+	return 0;
 }
 
-/* Blocks the pending items take, packed in order (an item never spans
- * blocks; every item fits one: ks + 2 + max_value <= payload). */
-static uint32_t blocks_needed(const struct wodan *w)
+/* Forget the pending items (they are durable now). */
+static void clear_pending(struct wd_journal *j)
 {
-	const struct wd_journal *j = &w->j;
-	uint32_t ks = w->g.ks, room = payload(w), k = 1, used = 0;
-	for (size_t off = 0; off < j->len;) {
-		uint32_t sz = ks + 2 + wd_le16(j->buf + off + ks);
-		if (used + sz > room) {
-			k++;
-			used = 0;
-		}
-		used += sz;
-		off += sz;
-	}
-	return k;
+	j->len = 0;
+	j->nitems = 0;
+	j->pack_blocks = 0;
+	j->pack_used = 0;
 }
 
 static void free_journal_blocks(struct wodan *w)
@@ -95,8 +110,7 @@ int wd_checkpoint(struct wodan *w)
 		free_journal_blocks(w);
 		j->root_gen = w->gen;
 		j->last = w->root_addr;
-		j->len = 0;
-		j->nitems = 0;
+		clear_pending(j);
 		j->ok = 1;
 		j->want_checkpoint = 0;
 		w->st.checkpoints++;
@@ -138,16 +152,8 @@ static void encode_record(struct wodan *w, uint64_t gen, uint32_t idx,
 static int journal_write(struct wodan *w, uint32_t k)
 {
 	struct wd_journal *j = &w->j;
-	if (j->nblocks + k > j->blocks_cap) {
-		size_t nc = j->blocks_cap ? j->blocks_cap : 64;
-		while (nc < j->nblocks + k)
-			nc *= 2;
-		uint64_t *p = realloc(j->blocks, nc * sizeof *p);
-		if (!p)
-			return WODAN_E_NOMEM;
-		j->blocks = p;
-		j->blocks_cap = nc;
-	}
+	if (reserve_blocks(j, k))
+		return WODAN_E_NOMEM;
 	uint64_t gen = w->next_gen++;
 	uint64_t *L = j->blocks + j->nblocks, pos = j->last;
 	uint32_t taken = 0;
@@ -182,8 +188,7 @@ static int journal_write(struct wodan *w, uint32_t k)
 	 * writes stay in ring order */
 	w->sm.cursor = pos + 1 >= w->sm.nblocks ? 1 : pos + 1;
 	w->gen = gen;
-	j->len = 0;
-	j->nitems = 0;
+	clear_pending(j);
 	w->st.journal_commits++;
 	w->st.journal_blocks_written += k;
 	return 0;
@@ -196,7 +201,7 @@ int wd_commit(struct wodan *w)
 		return wd_checkpoint(w);
 	if (j->len == 0)
 		return 0; /* every acknowledged change is durable */
-	uint32_t k = blocks_needed(w);
+	uint32_t k = j->pack_blocks;
 	/* checkpoint instead when the journal would grow past its limit, when
 	 * dirty memory reached the soft ceiling, or when the blocks could
 	 * leave a checkpoint without room (C4 in cache.h) */
@@ -271,14 +276,8 @@ static int apply_record(struct wodan *w, const uint8_t *blk)
 
 static int push_block(struct wd_journal *j, uint64_t b)
 {
-	if (j->nblocks == j->blocks_cap) {
-		size_t nc = j->blocks_cap ? j->blocks_cap * 2 : 64;
-		uint64_t *p = realloc(j->blocks, nc * sizeof *p);
-		if (!p)
-			return WODAN_E_NOMEM;
-		j->blocks = p;
-		j->blocks_cap = nc;
-	}
+	if (reserve_blocks(j, 1))
+		return WODAN_E_NOMEM;
 	j->blocks[j->nblocks++] = b;
 	return 0;
 }

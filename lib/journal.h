@@ -63,6 +63,8 @@ struct wd_journal {
 	uint8_t *buf;
 	size_t len, cap;
 	uint64_t nitems;
+	uint32_t pack_blocks;  /* journal blocks those items fill */
+	uint32_t pack_used;    /* item bytes in the last of them */
 	/* the epoch's journal blocks, in chain order */
 	uint64_t *blocks;
 	size_t nblocks, blocks_cap;

@@ -62,31 +62,6 @@ void wd_sm_clear(struct wd_spacemap *sm, uint64_t L)
 	}
 }
 
-uint64_t wd_sm_alloc(struct wd_spacemap *sm)
-{
-	if (sm->free_count == 0)
-		return 0;
-	uint64_t L = sm->cursor;
-	if (L == 0 || L >= sm->nblocks)
-		L = 1;
-	for (uint64_t n = 0; n < sm->nblocks; n++) {
-		uint64_t w = sm->bits[L >> 6];
-		if (w == ~0ull && (L & 63) == 0 && L + 64 <= sm->nblocks) {
-			L += 64; /* whole word used: skip it */
-			n += 63;
-		} else if (!wd_sm_used(sm, L)) {
-			wd_sm_set(sm, L);
-			sm->cursor = L + 1 >= sm->nblocks ? 1 : L + 1;
-			return L;
-		} else {
-			L++;
-		}
-		if (L >= sm->nblocks)
-			L = 1;
-	}
-	return 0;
-}
-
 uint64_t wd_sm_next_free(const struct wd_spacemap *sm, uint64_t L)
 {
 	if (sm->free_count == 0)
@@ -106,6 +81,21 @@ uint64_t wd_sm_next_free(const struct wd_spacemap *sm, uint64_t L)
 			L = 1;
 	}
 	return 0;
+}
+
+uint64_t wd_sm_alloc(struct wd_spacemap *sm)
+{
+	uint64_t L = sm->cursor;
+	if (L == 0 || L >= sm->nblocks)
+		L = 1;
+	/* the cursor's block itself, else the next free one round the ring */
+	if (sm->free_count && wd_sm_used(sm, L))
+		L = wd_sm_next_free(sm, L);
+	if (sm->free_count == 0 || L == 0)
+		return 0;
+	wd_sm_set(sm, L);
+	sm->cursor = L + 1 >= sm->nblocks ? 1 : L + 1;
+	return L;
 }
 
 int wd_sm_defer_free(struct wd_spacemap *sm, uint64_t L)

@@ -61,6 +61,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "testutil.h"
+#include "fixed_random.h"
 #include "fault_backend.h"
 
 #define BS 4096u
@@ -83,16 +84,7 @@
 #endif
 
 static uint64_t seed;
-static uint64_t mkfs_rng = 1;
-
-ssize_t getrandom(void *buf, size_t len, unsigned flags)
-{
-	(void)flags;
-	uint8_t *p = buf;
-	for (size_t i = 0; i < len; i++)
-		p[i] = (uint8_t)tu_splitmix(&mkfs_rng);
-	return (ssize_t)len;
-}
+/* deterministic mkfs (fsid, first block): fixed_random.h */
 
 static uint64_t now_ns(void)
 {

@@ -89,6 +89,26 @@ static int count_cb(void *arg, const uint8_t *k, const uint8_t *v,
 	return 0;
 }
 
+/* Insert (val non-NULL) or delete k; NEEDS_FLUSH only without auto flush,
+ * answered by flushing until the call goes through. */
+static void put(wodan_t *w, unsigned flags, const uint8_t *k,
+		const uint8_t *v, uint8_t len, uint64_t op)
+{
+	int r;
+	for (int t = 0;; t++) {
+		r = v ? wodan_insert(w, k, KS, v, len) : wodan_delete(w, k, KS);
+		if (r != WODAN_E_NEEDS_FLUSH || t >= 50)
+			break;
+		if (!(flags & WODAN_OPEN_NO_AUTOFLUSH))
+			fail_msg("NEEDS_FLUSH with auto flush: %s (op %llu seed "
+				 "%llu)", wodan_last_error()->message,
+				 (unsigned long long)op,
+				 (unsigned long long)seed);
+		assert_int_equal(wodan_flush(w, NULL), 0);
+	}
+	assert_int_equal(r, 0);
+}
+
 /* One run; returns the hard-ceiling stops seen by the caller's retries. */
 static void run(unsigned flags, uint64_t ops, uint64_t *stops,
 		uint64_t *evictions, uint64_t *auto_flushes)
@@ -112,34 +132,12 @@ static void run(unsigned flags, uint64_t ops, uint64_t *stops,
 			uint8_t len = (uint8_t)(1 + tu_below(&rng, 63));
 			for (uint32_t b = 0; b < len; b++)
 				v[b] = (uint8_t)tu_splitmix(&rng);
-			int t = 0;
-			while ((r = wodan_insert(w, k, KS, v, len)) ==
-			       WODAN_E_NEEDS_FLUSH && t++ < 50) {
-				if (!(flags & WODAN_OPEN_NO_AUTOFLUSH))
-					fail_msg("NEEDS_FLUSH with auto flush: "
-						 "%s (op %llu seed %llu)",
-						 wodan_last_error()->message,
-						 (unsigned long long)op,
-						 (unsigned long long)seed);
-				assert_int_equal(wodan_flush(w, NULL), 0);
-			}
-			assert_int_equal(r, 0);
+			put(w, flags, k, v, len, op);
 			m->present[i] = 1;
 			m->len[i] = len;
 			memcpy(m->val[i], v, len);
 		} else if (dice < 620) {
-			int t = 0;
-			while ((r = wodan_delete(w, k, KS)) ==
-			       WODAN_E_NEEDS_FLUSH && t++ < 50) {
-				if (!(flags & WODAN_OPEN_NO_AUTOFLUSH))
-					fail_msg("NEEDS_FLUSH with auto flush: "
-						 "%s (op %llu seed %llu)",
-						 wodan_last_error()->message,
-						 (unsigned long long)op,
-						 (unsigned long long)seed);
-				assert_int_equal(wodan_flush(w, NULL), 0);
-			}
-			assert_int_equal(r, 0);
+			put(w, flags, k, NULL, 0, op);
 			m->present[i] = 0;
 		} else if (dice < 990) {
 			size_t len = 0;

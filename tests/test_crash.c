@@ -80,6 +80,7 @@
 #include <sys/types.h>
 #include <cmocka.h>
 #include "testutil.h"
+#include "fixed_random.h"
 #include "fault_backend.h"
 
 #define BS 4096u
@@ -92,19 +93,7 @@ static int strict;           /* WODAN_STRICT: count the known bugs */
 static uint64_t last_ghost_root, last_ghost_gen, known_b4;
 static uint64_t max_print = 20;
 
-/* wodan_mkfs draws first_block_written and the fsid from getrandom(2);
- * interposed so that a scenario is a function of its seed alone (as in
- * test_powercut.c). */
-static uint64_t mkfs_rng = 1;
-
-ssize_t getrandom(void *buf, size_t len, unsigned flags)
-{
-	(void)flags;
-	uint8_t *p = buf;
-	for (size_t i = 0; i < len; i++)
-		p[i] = (uint8_t)tu_splitmix(&mkfs_rng);
-	return (ssize_t)len;
-}
+/* deterministic mkfs (fsid, first block): fixed_random.h */
 
 static uint64_t mix(uint64_t a, uint64_t b)
 {

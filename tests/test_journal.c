@@ -48,6 +48,7 @@
 #include <sys/types.h>
 #include <cmocka.h>
 #include "testutil.h"
+#include "fixed_random.h"
 #include "fault_backend.h"
 #include "crc.h"
 #include "wodan_backend.h"
@@ -60,16 +61,7 @@
 
 static uint64_t seed;
 
-/* mkfs draws the fsid and first block from getrandom(2): deterministic */
-static uint64_t mkfs_rng = 1;
-ssize_t getrandom(void *buf, size_t len, unsigned flags)
-{
-	(void)flags;
-	uint8_t *p = buf;
-	for (size_t i = 0; i < len; i++)
-		p[i] = (uint8_t)tu_splitmix(&mkfs_rng);
-	return (ssize_t)len;
-}
+/* deterministic mkfs (fsid, first block): fixed_random.h */
 
 /* ------------------------------------------------------------ the model */
 

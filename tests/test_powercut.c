@@ -49,26 +49,14 @@
 #include <sys/types.h>
 #include <cmocka.h>
 #include "testutil.h"
+#include "fixed_random.h"
 
 #define BS 4096u
 #define KS 8u
 
 static uint64_t seed;
 
-/* wodan_mkfs draws first_block_written and the fsid from getrandom(2).  To
- * make a run replayable from WODAN_SEED alone, this program interposes
- * getrandom with a generator seeded per run (nothing else in the test
- * process needs real randomness). */
-static uint64_t mkfs_rng;
-
-ssize_t getrandom(void *buf, size_t len, unsigned flags)
-{
-	(void)flags;
-	uint8_t *p = buf;
-	for (size_t i = 0; i < len; i++)
-		p[i] = (uint8_t)tu_splitmix(&mkfs_rng);
-	return (ssize_t)len;
-}
+/* deterministic mkfs (fsid, first block): fixed_random.h */
 
 /* ------------------------------------------------------ recording device */
 
