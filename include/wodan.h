@@ -63,6 +63,15 @@ enum wodan_err {
 	                              * without tombstones, backend lacks op) */
 	WODAN_E_DUMP = -22,          /* malformed dump; detail has offset/record */
 	WODAN_E_ABORTED = -23,       /* a callback asked to stop */
+	WODAN_E_LOCKED = -24,        /* the device is in use: another writer
+	                              * (or, for mkfs and other exclusive
+	                              * opens, any reader) holds its lock;
+	                              * detail.message names the device and,
+	                              * when the system tells, the pid */
+	WODAN_E_CHANGED = -25,       /* read-only handle: the image's writer
+	                              * reused a block this handle still
+	                              * needed; nothing wrong was returned:
+	                              * close, reopen and retry */
 };
 
 /* Static English name of `err` ("needs flush", ...).  Never NULL; unknown

@@ -40,6 +40,8 @@ const char *wodan_strerror(int err)
 	case WODAN_E_NOT_SUPPORTED: return "operation not supported";
 	case WODAN_E_DUMP: return "malformed dump";
 	case WODAN_E_ABORTED: return "aborted by callback";
+	case WODAN_E_LOCKED: return "device in use";
+	case WODAN_E_CHANGED: return "image changed by its writer, retry";
 	default: return "unknown error";
 	}
 }

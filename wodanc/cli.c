@@ -53,23 +53,143 @@ static void print_detail(int code)
 		fputc(')', stderr);
 }
 
+/* Exit code for a library error (see cli.h). */
+int cli_exit_code(int err)
+{
+	switch (err) {
+	case 0:
+		return CLI_EXIT_OK;
+	case WODAN_E_IO_READ:
+	case WODAN_E_IO_WRITE:
+	case WODAN_E_IO_DISCARD:
+	case WODAN_E_IO_BARRIER:
+	case WODAN_E_NOMEM:
+	case WODAN_E_LOCKED:
+	case WODAN_E_CHANGED:
+		return CLI_EXIT_OPERATIONAL;
+	case WODAN_E_BAD_CRC:
+	case WODAN_E_CORRUPT:
+	case WODAN_E_BAD_NODE_TYPE:
+	case WODAN_E_FSID:
+	case WODAN_E_NO_ROOT:
+		return CLI_EXIT_PROBLEMS;
+	default:
+		return CLI_EXIT_FAIL;
+	}
+}
+
+static int json_errors;        /* cli_json_errors(1) was called */
+static int json_error_printed; /* the one JSON error object is out */
+
+void cli_json_errors(int on)
+{
+	json_errors = on;
+}
+
+int cli_json_error_printed(void)
+{
+	return json_error_printed;
+}
+
+/* A short machine name for an error code: "io-read", "bad-crc", ... (the
+ * wodan_strerror text would change with wording). */
+static const char *err_name(int code)
+{
+	switch (code) {
+	case WODAN_E_BAD_MAGIC: return "bad-magic";
+	case WODAN_E_BAD_VERSION: return "bad-version";
+	case WODAN_E_BAD_FLAGS: return "bad-flags";
+	case WODAN_E_BAD_CRC: return "bad-crc";
+	case WODAN_E_BAD_PARAMS: return "bad-params";
+	case WODAN_E_IO_READ: return "io-read";
+	case WODAN_E_IO_WRITE: return "io-write";
+	case WODAN_E_IO_DISCARD: return "io-discard";
+	case WODAN_E_IO_BARRIER: return "io-barrier";
+	case WODAN_E_NEEDS_FLUSH: return "needs-flush";
+	case WODAN_E_OUT_OF_SPACE: return "out-of-space";
+	case WODAN_E_BAD_KEY: return "bad-key";
+	case WODAN_E_VALUE_TOO_LARGE: return "value-too-large";
+	case WODAN_E_BAD_NODE_TYPE: return "bad-node-type";
+	case WODAN_E_FSID: return "fsid";
+	case WODAN_E_CORRUPT: return "corrupt";
+	case WODAN_E_INVAL: return "invalid";
+	case WODAN_E_NOMEM: return "nomem";
+	case WODAN_E_NO_ROOT: return "no-root";
+	case WODAN_E_READONLY: return "readonly";
+	case WODAN_E_NOT_SUPPORTED: return "not-supported";
+	case WODAN_E_DUMP: return "dump";
+	case WODAN_E_ABORTED: return "aborted";
+	case WODAN_E_LOCKED: return "locked";
+	case WODAN_E_CHANGED: return "changed";
+	case 0: return "failed";
+	default: return "unknown";
+	}
+}
+
+/* The JSON error object on stdout (see cli_json_errors). */
+static void json_error(const char *dev, int code, const char *msg)
+{
+	const struct wodan_error_detail *d = wodan_last_error();
+	struct cli_json j;
+	int have = code && d && d->code == code;
+
+	json_error_printed = 1;
+	cj_begin(&j, stdout);
+	cj_obj(&j, "error");
+	cj_int(&j, "code", code);
+	cj_str(&j, "name", err_name(code));
+	cj_str(&j, "message", msg);
+	if (have && d->message[0])
+		cj_str(&j, "detail", d->message);
+	if (dev)
+		cj_str(&j, "device", dev);
+	if (have && d->block != UINT64_MAX)
+		cj_u64(&j, "block", d->block);
+	if (have && d->offset_bytes != UINT64_MAX)
+		cj_u64(&j, "offset", d->offset_bytes);
+	if (have && d->record != UINT64_MAX)
+		cj_u64(&j, "record", d->record);
+	cj_close_obj(&j);
+	cj_end(&j);
+	fflush(stdout);
+}
+
 /* One error line on stderr (see cli.h). */
 void cli_error(const char *cmd, const char *dev, int code, const char *fmt,
 	       ...)
 {
 	va_list ap;
+	char msg[512];
 
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "wodanc %s: ", cmd);
 	if (dev)
 		fprintf(stderr, "%s: ", dev);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
+	fputs(msg, stderr);
 	if (code) {
 		fprintf(stderr, ": %s", wodan_strerror(code));
 		print_detail(code);
 	}
 	fputc('\n', stderr);
+	if (json_errors && !json_error_printed)
+		json_error(dev, code, msg);
+}
+
+/* Check that stdout got everything (see cli.h). */
+int cli_finish_stdout(const char *cmd)
+{
+	int bad, e;
+
+	errno = 0;
+	bad = fflush(stdout) != 0 || ferror(stdout);
+	e = errno;
+	if (!bad)
+		return 0;
+	fprintf(stderr, "wodanc %s: cannot write to standard output: %s\n",
+		cmd, strerror(e ? e : EIO));
+	return CLI_EXIT_OPERATIONAL;
 }
 
 /* A usage error line plus a --help hint; returns CLI_EXIT_USAGE. */

@@ -18,13 +18,27 @@
 #define CLI_PRINTF(a, b)
 #endif
 
-/* Exit codes.  mkfs, restore, dump and trim use OK/FAIL/USAGE; check uses
- * the fsck(8) convention OK/PROBLEMS/OPERATIONAL/USAGE. */
+/* Exit codes: one table for every command (printed by `wodanc --help`
+ * and in wodanc(1)):
+ *   0  done;
+ *   1  the operation failed (a key not found by get, out of space, a
+ *      malformed dump, a model divergence in fuzz, ...);
+ *   4  problems found: the image is damaged (check, and any command that
+ *      met a bad CRC or a broken tree rule);
+ *   8  operational error: cannot run (I/O error, the device is locked by
+ *      another process, out of memory, cannot write the output);
+ *   16 usage error (bad command line). */
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAIL 1          /* the operation failed */
-#define CLI_EXIT_PROBLEMS 4      /* check: problems found (not corrected) */
-#define CLI_EXIT_OPERATIONAL 8   /* check: cannot open device, I/O error */
+#define CLI_EXIT_PROBLEMS 4      /* problems found: the image is damaged */
+#define CLI_EXIT_OPERATIONAL 8   /* I/O, lock, out of memory, output */
 #define CLI_EXIT_USAGE 16        /* bad command line */
+
+/* The exit code for a failed library call returning `err` (a negative
+ * WODAN_E_* value): IO_*, NOMEM, LOCKED, CHANGED -> OPERATIONAL; BAD_CRC,
+ * CORRUPT, BAD_NODE_TYPE, FSID, NO_ROOT -> PROBLEMS; anything else ->
+ * FAIL.  0 gives OK. */
+int cli_exit_code(int err);
 
 /* Commands: argv[0] is the command name, options and operands follow. */
 int cmd_mkfs(int argc, char **argv);
@@ -43,6 +57,25 @@ int cmd_fuzz(int argc, char **argv);
  * wodan_last_error(), so call this right after the failing call. */
 void cli_error(const char *cmd, const char *dev, int code, const char *fmt,
 	       ...) CLI_PRINTF(4, 5);
+
+/* JSON error mode (commands call it when --json is given): afterwards
+ * every cli_error() also prints one JSON object on stdout,
+ *   {"error": {"code": -6, "name": "io-read", "message": "...",
+ *              "device": "img", "block": 12, "offset": 4096}}
+ * (device, block and offset only when known), besides the stderr line.
+ * Only the first error of a run is printed as JSON, so stdout holds one
+ * object.  Returns nothing; not thread-safe (wodanc is single-threaded). */
+void cli_json_errors(int on);
+
+/* 1 when a JSON error object has been printed on stdout (so the command
+ * must not print its own JSON result after it). */
+int cli_json_error_printed(void);
+
+/* Flush stdout and check that everything written to it arrived (a full
+ * disk, a closed pipe, /dev/full).  Call once at the end of a command that
+ * printed on stdout.  Returns 0, or CLI_EXIT_OPERATIONAL after printing
+ * "wodanc CMD: cannot write to standard output: <strerror>". */
+int cli_finish_stdout(const char *cmd);
 
 /* Print "wodanc CMD: <fmt>" and a hint to run --help on stderr; returns
  * CLI_EXIT_USAGE. */
