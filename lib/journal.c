@@ -94,7 +94,8 @@ static void free_journal_blocks(struct wodan *w)
 	j->nblocks = 0;
 }
 
-int wd_checkpoint(struct wodan *w)
+/* One full flush; a new epoch when it wrote a root. */
+static int checkpoint_once(struct wodan *w)
 {
 	struct wd_journal *j = &w->j;
 	uint64_t f0 = w->st.flushes;
@@ -115,6 +116,77 @@ int wd_checkpoint(struct wodan *w)
 		j->want_checkpoint = 0;
 		w->st.checkpoints++;
 	}
+	return 0;
+}
+
+/*
+ * Make room for the retry of the operation that answered NEEDS_FLUSH, after
+ * a checkpoint made everything durable.  One insert can need more spills
+ * and splits than the dirty hard ceiling (C6 in cache.h) admits at once --
+ * a bucket spilled into a full child makes that child spill into several
+ * of its own children, and so on down -- or more blocks than are free
+ * before the old versions come back; so "flush, then retry" used to answer
+ * NEEDS_FLUSH again now and then, even straight after a flush.  Here the
+ * steps the retry will take (wd_tree_prepare: the same loop, without
+ * storing the item) are done with a checkpoint whenever a step is refused:
+ * right after a checkpoint nothing is dirty, so the next step is admitted
+ * or refused for good (OUT_OF_SPACE), and every round gets further.  The
+ * steps change no key's value, so what is durable stays what the user had
+ * flushed.  The last checkpoint leaves nothing dirty, so the retry passes
+ * the soft ceiling and needs at most the root (one block) -- or meets, in
+ * the same state, the final answer this loop met.
+ *
+ * The item is known when the tree refused it; a refusal at the soft
+ * ceiling (handle.c) comes before the tree sees the item, so room is made
+ * for the largest item any key may need.
+ */
+static int make_room_for_retry(struct wodan *w)
+{
+	struct wd_journal *j = &w->j;
+	const struct wd_refused *rf = &j->refused;
+	int exact = rf->set && rf->op == w->st.inserts + w->st.deletes;
+	for (unsigned round = 0; round < 100000; round++) {
+		int r = exact ? wd_tree_prepare(w, rf->key, rf->len)
+			      : wd_tree_prepare(w, NULL, w->g.max_value);
+		if (r != WODAN_E_NEEDS_FLUSH) {
+			/* room, or an answer the retry will meet in the same
+			 * state (OUT_OF_SPACE with nothing dirty, a node that
+			 * cannot split, a damaged child, NOMEM): not this
+			 * flush's failure */
+			wd_err_clear();
+			break;
+		}
+		wd_err_clear();
+		r = checkpoint_once(w);
+		if (r)
+			return r;
+	}
+	/* The retry must pass the soft ceiling and reserve the root.  When it
+	 * can, what the steps dirtied waits for the next flush: the root is
+	 * dirty, so the retry needs no new dirty node, and C4 holds.  (C6 may
+	 * not: a step that starts with nothing dirty is always admitted, and
+	 * a path deeper than the ceiling's nodes dirties more.) */
+	if (w->dirty_bytes + j->len >= w->dirty_budget ||
+	    (w->dirty_nodes &&
+	     w->dirty_nodes * w->node_mem_max > w->dirty_hard))
+		return checkpoint_once(w);
+	return 0;
+}
+
+int wd_checkpoint(struct wodan *w)
+{
+	struct wd_journal *j = &w->j;
+	/* an answer of NEEDS_FLUSH went to the caller (with auto flush,
+	 * handle.c retries round by round itself) */
+	int refused = j->want_checkpoint;
+	int r = checkpoint_once(w);
+	if (r || !refused)
+		return r;
+	r = make_room_for_retry(w);
+	if (r)
+		return r;
+	j->want_checkpoint = 0;
+	j->refused.set = 0;
 	return 0;
 }
 

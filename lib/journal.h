@@ -52,10 +52,22 @@ struct wodan;
  * never wrap to 0 (a preroot's generation). */
 #define WD_GEN_LIMIT (1ull << 62)
 
+/* The last item the tree refused with NEEDS_FLUSH (tree.c), for the flush
+ * that must make room for its retry (wd_checkpoint). */
+struct wd_refused {
+	uint8_t key[256];
+	uint32_t len;        /* value bytes (0 with tombstones: a deletion) */
+	uint64_t op;         /* stats inserts + deletes when it was refused */
+	int set;
+};
+
+/* (want_checkpoint and refused serve images without the journal too: they
+ * are the flush policy of wd_commit and wd_checkpoint) */
 struct wd_journal {
 	int on;              /* image has WD_FLAG_JOURNAL */
 	int ok;              /* commits allowed: the last checkpoint succeeded */
 	int want_checkpoint; /* a ceiling or space answer asked for a flush */
+	struct wd_refused refused;
 	uint64_t root_gen;   /* the epoch's root */
 	uint64_t last;       /* last journal block, or the epoch's root block */
 	/* items inserted since the last durable commit, in order, each as
@@ -83,7 +95,14 @@ int wd_journal_append(struct wodan *w, const uint8_t *key, const uint8_t *val,
  * from a journal commit (then nothing is acknowledged and a retry works). */
 int wd_commit(struct wodan *w);
 /* A full flush of the tree; on success a new epoch starts and the old
- * journal blocks are free.  Errors as wd_flush. */
+ * journal blocks are free.  When an insert or delete answered NEEDS_FLUSH
+ * since the last checkpoint (want_checkpoint), it then also makes room for
+ * the retry: the spills and splits that operation needs (any item of the
+ * largest size when the refusal came before the tree saw the item, at the
+ * soft ceiling), flushing as often as the ceilings and free blocks require,
+ * and flushes those too.  So after it succeeds the retried operation either
+ * goes through or answers OUT_OF_SPACE (or meets an error of its own: a
+ * damaged child, NOMEM), never NEEDS_FLUSH.  Errors as wd_flush. */
 int wd_checkpoint(struct wodan *w);
 /* At open, after the validation walk: find and apply the epoch's committed
  * records (J1, J2; two passes, one block of memory), marking their blocks

@@ -354,23 +354,29 @@ static int make_room(struct wodan *w, struct wd_node *n)
 	return r;
 }
 
-int wd_tree_insert(struct wodan *w, const uint8_t *key, const uint8_t *val,
-		   uint32_t len)
+/* The insert loop.  With val == NULL (prepare) the item is not stored: the
+ * loop stops once the root has room for it.  key == NULL (prepare only)
+ * stands for any key whose item is not in the root yet. */
+static int insert_loop(struct wodan *w, const uint8_t *key, const uint8_t *val,
+		       uint32_t len)
 {
 	uint32_t ks = w->g.ks;
 	int tomb = w->g.tombstones && len == 0;
 	for (unsigned guard = 0;; guard++) {
 		struct wd_node *root = w->root;
-		/* one search serves the size check and the insert */
-		struct wd_bucket *b = &root->bk[wd_node_bucket_of(root, ks,
-								  key)];
-		int found;
-		uint32_t idx = wd_bucket_find(b, ks, key, &found);
+		struct wd_bucket *b = NULL;
+		int found = 0;
+		uint32_t idx = 0;
+		if (key) {
+			/* one search serves the size check and the insert */
+			b = &root->bk[wd_node_bucket_of(root, ks, key)];
+			idx = wd_bucket_find(b, ks, key, &found);
+		}
 		const struct wd_item *o = found ? b->sl[idx].it : NULL;
 		int64_t old = o ? (int64_t)wd_item_size(o, ks) : 0;
-		if (tomb && root->nlinks == 0) {
+		if (tomb && key && root->nlinks == 0) {
 			/* a leaf root: a deletion just removes the key */
-			if (!o)
+			if (!o || !val)
 				return 0;
 			int r = wd_tree_reserve_blocks(w,
 						       wd_cache_clean_path(root));
@@ -383,6 +389,8 @@ int wd_tree_insert(struct wodan *w, const uint8_t *key, const uint8_t *val,
 		}
 		int64_t need = (int64_t)ks + 2 + len - old;
 		if (need <= wd_node_log_room(root, &w->g)) {
+			if (!val)
+				return 0;
 			int r = wd_tree_reserve_blocks(w,
 						       wd_cache_clean_path(root));
 			if (r)
@@ -401,6 +409,29 @@ int wd_tree_insert(struct wodan *w, const uint8_t *key, const uint8_t *val,
 		if (r < 0)
 			return r;
 	}
+}
+
+int wd_tree_insert(struct wodan *w, const uint8_t *key, const uint8_t *val,
+		   uint32_t len)
+{
+	struct wd_refused *rf = &w->j.refused;
+	int r = insert_loop(w, key, val, len);
+	if (r == WODAN_E_NEEDS_FLUSH) {
+		/* the next checkpoint makes room for exactly this item
+		 * (wd_checkpoint), so that the caller's retry goes through */
+		memcpy(rf->key, key, w->g.ks);
+		rf->len = len;
+		rf->op = w->st.inserts + w->st.deletes;
+		rf->set = 1;
+	} else {
+		rf->set = 0;
+	}
+	return r;
+}
+
+int wd_tree_prepare(struct wodan *w, const uint8_t *key, uint32_t len)
+{
+	return insert_loop(w, key, NULL, len);
 }
 
 int wd_tree_lookup(struct wodan *w, const uint8_t *key, const uint8_t **val,

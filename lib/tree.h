@@ -18,9 +18,19 @@
 
 /* Insert key -> val (len bytes; with tombstones an empty value deletes).
  * Key/value lengths are checked by the caller.  Errors: NEEDS_FLUSH,
- * OUT_OF_SPACE, NOMEM, and read/decode errors of loaded children. */
+ * OUT_OF_SPACE, NOMEM, and read/decode errors of loaded children.  A
+ * NEEDS_FLUSH answer records the item in w->j.refused (any other answer
+ * clears it), so the next checkpoint can make room for it. */
 int wd_tree_insert(struct wodan *w, const uint8_t *key, const uint8_t *val,
 		   uint32_t len);
+
+/* Make the root's log room for the item key -> (len bytes) without
+ * storing it: the spills and splits wd_tree_insert would do first, each
+ * reserved as there (C4, C6).  key == NULL: any key not in the root (the
+ * item's full size counts).  0 when the insert would now store the item at
+ * once; errors as wd_tree_insert (NEEDS_FLUSH: flush, then call again).
+ * What was done stays done (it changes no key's value). */
+int wd_tree_prepare(struct wodan *w, const uint8_t *key, uint32_t len);
 
 /* Find key.  Returns 1 with *val and *len pointing into the cache (valid until
  * the next call on the handle), 0 when absent (or a tombstone), or an
