@@ -38,4 +38,20 @@ int wd_spec_split(const char *spec, char name[WODAN_PLUGIN_NAME_MAX + 1],
 int wd_plugin_open(const char *name, const char *path, unsigned flags,
 		   uint64_t size_bytes, struct wodan_backend **out, int *rc);
 
+/*
+ * The device lock of the file and direct backends (ofdlock.c): take,
+ * convert or release WODAN_LOCK_* `mode` with OFD locks on the file of fd.
+ * *held is the mode this descriptor holds (updated on success).  Returns 0,
+ * -EWOULDBLOCK on a conflict (message recorded with wodan_backend_error:
+ * WODAN_E_LOCKED, naming path and, when found, the holder's pid), another
+ * negative errno, -EINVAL for an unknown mode.  Contract of
+ * wodan_backend.lock.
+ */
+int wd_ofd_lock(int fd, const char *path, unsigned *held, unsigned mode);
+
+/* 1 (message recorded as by wd_ofd_lock) when another open file holds
+ * the writer byte of fd's file, else 0: tells a wodan writer apart from
+ * other users of a busy block device. */
+int wd_ofd_writer_busy(int fd, const char *path);
+
 #endif

@@ -28,6 +28,9 @@
 
 struct direct_ctx {
 	int fd;
+	unsigned lock;       /* WODAN_LOCK_* held */
+	int rdonly;          /* WODAN_BACKEND_RDONLY */
+	char *path;          /* for lock messages */
 	int is_blk;
 	uint32_t mem_align;  /* required buffer alignment */
 };
@@ -133,11 +136,23 @@ static int direct_barrier(struct wodan_backend *be)
 	return fdatasync(c->fd) ? -errno : 0;
 }
 
+static int direct_lock(struct wodan_backend *be, unsigned mode)
+{
+	struct direct_ctx *c = be->ctx;
+	/* a read-only descriptor cannot write (nor take write locks): it
+	 * is a reader whatever it is asked for */
+	if (c->rdonly && mode > WODAN_LOCK_SHARED)
+		mode = WODAN_LOCK_SHARED;
+	return wd_ofd_lock(c->fd, c->path, &c->lock, mode);
+}
+
 static void direct_close(struct wodan_backend *be)
 {
 	struct direct_ctx *c = be->ctx;
-	if (c)
-		close(c->fd);
+	if (c) {
+		close(c->fd); /* drops the locks too */
+		free(c->path);
+	}
 	free(c);
 	free(be);
 }
@@ -240,11 +255,20 @@ static int open_error(const char *path, int e)
 		return wodan_backend_error(WODAN_E_INVAL, "%s: the file system "
 					   "does not support O_DIRECT (use "
 					   "file:%s)", path, path);
-	if (e == EBUSY)
+	if (e == EBUSY) {
+		/* a wodan writer (its lock is on the device node), or a
+		 * mount or another program holding it with O_EXCL? */
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		int ours = fd >= 0 && wd_ofd_writer_busy(fd, path);
+		if (fd >= 0)
+			close(fd);
+		if (ours)
+			return WODAN_E_LOCKED;
 		return wodan_backend_error(WODAN_E_IO_READ, "%s: device is "
 					   "busy (mounted, or opened "
 					   "exclusively by another program)",
 					   path);
+	}
 	return wodan_backend_error(WODAN_E_IO_READ, "%s: %s", path,
 				   strerror(e));
 }
@@ -300,13 +324,17 @@ int wodan_backend_direct_open(const char *path, unsigned flags,
 		goto fail;
 	struct wodan_backend *be = calloc(1, sizeof *be);
 	struct direct_ctx *c = calloc(1, sizeof *c);
-	if (!be || !c) {
+	char *pcopy = strdup(path);
+	if (!be || !c || !pcopy) {
 		free(be);
 		free(c);
+		free(pcopy);
 		r = wodan_backend_error(WODAN_E_NOMEM, NULL);
 		goto fail;
 	}
 	c->fd = fd;
+	c->path = pcopy;
+	c->rdonly = (flags & WODAN_BACKEND_RDONLY) != 0;
 	c->is_blk = S_ISBLK(st.st_mode);
 	c->mem_align = mem_align;
 	be->abi_version = WODAN_BACKEND_ABI_VERSION;
@@ -321,6 +349,7 @@ int wodan_backend_direct_open(const char *path, unsigned flags,
 			      ? NULL : direct_discard;
 	be->barrier = direct_barrier;
 	be->close = direct_close;
+	be->lock = direct_lock;
 	*out = be;
 	return 0;
 fail:

@@ -10,6 +10,9 @@
 
 struct file_ctx {
 	int fd;
+	unsigned lock;   /* WODAN_LOCK_* held */
+	int rdonly;      /* WODAN_BACKEND_RDONLY */
+	char *path;      /* for lock messages */
 };
 
 static int file_read(struct wodan_backend *be, uint64_t off, void *buf,
@@ -75,11 +78,23 @@ static int file_barrier(struct wodan_backend *be)
 	return fdatasync(c->fd) ? -errno : 0;
 }
 
+static int file_lock(struct wodan_backend *be, unsigned mode)
+{
+	struct file_ctx *c = be->ctx;
+	/* a read-only descriptor cannot write (nor take write locks): it
+	 * is a reader whatever it is asked for */
+	if (c->rdonly && mode > WODAN_LOCK_SHARED)
+		mode = WODAN_LOCK_SHARED;
+	return wd_ofd_lock(c->fd, c->path, &c->lock, mode);
+}
+
 static void file_close(struct wodan_backend *be)
 {
 	struct file_ctx *c = be->ctx;
-	if (c)
-		close(c->fd);
+	if (c) {
+		close(c->fd); /* drops the locks too */
+		free(c->path);
+	}
 	free(c);
 	free(be);
 }
@@ -128,13 +143,17 @@ int wodan_backend_file_open(const char *path, unsigned flags,
 	}
 	struct wodan_backend *be = calloc(1, sizeof *be);
 	struct file_ctx *c = calloc(1, sizeof *c);
-	if (!be || !c) {
+	char *pcopy = strdup(path);
+	if (!be || !c || !pcopy) {
 		free(be);
 		free(c);
+		free(pcopy);
 		close(fd);
 		return wodan_backend_error(WODAN_E_NOMEM, NULL);
 	}
 	c->fd = fd;
+	c->path = pcopy;
+	c->rdonly = (flags & WODAN_BACKEND_RDONLY) != 0;
 	be->abi_version = WODAN_BACKEND_ABI_VERSION;
 	be->name = "file";
 	be->ctx = c;
@@ -150,6 +169,7 @@ int wodan_backend_file_open(const char *path, unsigned flags,
 	be->discard = file_discard;
 	be->barrier = file_barrier;
 	be->close = file_close;
+	be->lock = file_lock;
 	*out = be;
 	return 0;
 }

@@ -5,6 +5,7 @@
 include_HEADERS += include/wodan_backend.h
 libwodan_core_la_SOURCES += backends/direct.c backends/plugin.c \
 	backends/backend_error.c
+libwodan_core_la_SOURCES += backends/ofdlock.c
 # dlopen/dlsym live in libc since glibc 2.34; nothing to add there.
 
 check_PROGRAMS += tests/test_backends

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "backend_util.h"
+#include "lock.h"   /* wd_lock_forget (lib/) */
 
 int wd_parse_size(const char *s, uint64_t *out)
 {
@@ -130,6 +131,7 @@ int wodan_backend_open(const char *spec, unsigned flags, uint64_t size_bytes,
 
 void wodan_backend_close(struct wodan_backend *be)
 {
+	wd_lock_forget(be); /* its lock dies with it */
 	if (be && be->close)
 		be->close(be);
 }

@@ -67,7 +67,10 @@ enum wodan_err {
 	                              * (or, for mkfs and other exclusive
 	                              * opens, any reader) holds its lock;
 	                              * detail.message names the device and,
-	                              * when the system tells, the pid */
+	                              * when the system tells, the pid.
+	                              * Never waits.  Locks: one writer,
+	                              * readers beside it, mkfs and rollback
+	                              * alone (wodan_backend.h, WODAN_LOCK_*) */
 	WODAN_E_CHANGED = -25,       /* read-only handle: the image's writer
 	                              * reused a block this handle still
 	                              * needed; nothing wrong was returned:
@@ -134,7 +137,13 @@ struct wodan_mkfs_params {
  * Errors: WODAN_E_IO_DISCARD (the discard failed; nothing was written),
  * WODAN_E_INVAL (geometry: block size not a multiple of 512, of 4096
  * once >= 4096, or of the backend's I/O size; key size 0 or > 255; fewer than
- * 2 blocks; a geometry whose inner nodes cannot hold 3 links), WODAN_E_IO_*.
+ * 2 blocks; a geometry whose inner nodes cannot hold 3 links), WODAN_E_IO_*,
+ * WODAN_E_LOCKED.
+ * Lock: mkfs needs the device alone.  It takes WODAN_LOCK_EXCLUSIVE on `be`
+ * before anything else and releases it when done; any other holder (a
+ * writer, a reader, a check, in this process or another) makes it fail at
+ * once with WODAN_E_LOCKED, touching nothing ("img: in use (opened by a
+ * reader, pid 99); mkfs needs it alone").
  * Not thread-safe with respect to other users of `be`.
  */
 int wodan_mkfs(struct wodan_backend *be, const struct wodan_mkfs_params *p,
@@ -197,18 +206,38 @@ typedef struct wodan wodan_t;
  * Errors: WODAN_E_BAD_MAGIC, _BAD_VERSION, _BAD_FLAGS, _BAD_CRC (superblock:
  * block 0), _BAD_PARAMS, _INVAL (superblock geometry invalid for this
  * device), _NO_ROOT, _CORRUPT / _BAD_CRC / _BAD_NODE_TYPE / _FSID (tree walk;
- * detail.block), _IO_READ, _NOMEM.
+ * detail.block), _IO_READ, _NOMEM, _LOCKED, _CHANGED.
+ *
+ * Locks (never waiting; released by wodan_close()/wodan_abandon()): one
+ * writer, readers beside it, wholesale rewrites alone.  A writable open
+ * takes WODAN_LOCK_WRITER: a second writable open of the same device
+ * (another process, or another backend or handle in this one) fails with
+ * WODAN_E_LOCKED naming the device and, when found, the holder's pid.  A
+ * writable WODAN_OPEN_ROLLBACK open holds the device alone
+ * (WODAN_LOCK_EXCLUSIVE, refused while readers are open) until its
+ * rollback is done, then as a writer.  A read-only open takes
+ * WODAN_LOCK_SHARED: it opens beside a writer, and is refused only while
+ * the device is held alone (mkfs, a rollback open).
+ *
+ * A read-only handle beside a writer sees the state of one durable flush,
+ * never a mix: when the writer reuses a block the handle still needs
+ * (after a newer root became durable), the node there fails its checks
+ * (a generation not below its parent's, CRC, type) and, the root search
+ * finding a newer root, the call returns WODAN_E_CHANGED ("image changed
+ * by its writer (generation A -> B): retry") instead of a corruption
+ * error: close the handle and open again.  The open itself retries its
+ * walk a few times before returning WODAN_E_CHANGED.
  */
 int wodan_open(struct wodan_backend *be, const struct wodan_open_opts *opts,
 	       wodan_t **out);
 
-/* Flush (unless read-only) and release the handle.  The handle is freed
- * even when the flush fails; the error is returned and data inserted since
- * the last successful flush is then lost. */
+/* Flush (unless read-only) and release the handle and its device lock.
+ * The handle is freed even when the flush fails; the error is returned and
+ * data inserted since the last successful flush is then lost. */
 int wodan_close(wodan_t *w);
 
-/* Release the handle without flushing (data since the last flush is lost).
- * NULL is ok. */
+/* Release the handle and its device lock without flushing (data since the
+ * last flush is lost).  NULL is ok. */
 void wodan_abandon(wodan_t *w);
 
 /* ------------------------------------------------------------- operations */
@@ -233,7 +262,9 @@ int wodan_delete(wodan_t *w, const void *key, size_t key_len);
  * Look key up.  Returns 1 and copies min(value length, buf_len) bytes into
  * buf (may be NULL when buf_len is 0) and the full value length into
  * *val_len (may be NULL) when present; 0 when absent; negative on error
- * (WODAN_E_BAD_KEY, _IO_READ, _BAD_CRC, _CORRUPT, ... with detail.block).
+ * (WODAN_E_BAD_KEY, _IO_READ, _BAD_CRC, _CORRUPT, ... with detail.block;
+ * WODAN_E_CHANGED on a read-only handle whose writer changed the image,
+ * see wodan_open).
  */
 int wodan_lookup(wodan_t *w, const void *key, size_t key_len, void *buf,
 		 size_t buf_len, size_t *val_len);
@@ -278,7 +309,9 @@ typedef int (*wodan_iter_fn)(void *arg, const uint8_t *key,
  * Visit every live key in [start, end) in ascending order, once, with its
  * newest value (FORMAT.md §3 ranges).  start NULL = from the smallest key;
  * end NULL = through the largest key (inclusive).  Tombstones are not
- * visited.  Errors: WODAN_E_ABORTED, WODAN_E_IO_READ, _BAD_CRC, _CORRUPT.
+ * visited.  Errors: WODAN_E_ABORTED, WODAN_E_IO_READ, _BAD_CRC, _CORRUPT,
+ * _CHANGED (read-only handle, see wodan_open; the keys visited before it
+ * were right).
  */
 int wodan_iterate(wodan_t *w, const void *start, const void *end,
 		  wodan_iter_fn fn, void *arg);
@@ -381,6 +414,10 @@ typedef int (*wodan_progress_fn)(void *arg, uint64_t done, uint64_t total);
  * block 0, out of memory).  flags: WODAN_OPEN_ROLLBACK also searches older
  * intact roots (always reported when the newest is damaged).
  * rep->problems must be released with wodan_check_report_free().
+ * Lock: a check is a reader (WODAN_LOCK_SHARED for its duration): it runs
+ * beside a writer and fails with WODAN_E_LOCKED (rep zeroed) while the
+ * device is held alone (mkfs, a rollback open).  Beside a live writer it
+ * may report problems that are the writer's changes: check a quiet image.
  */
 int wodan_check(struct wodan_backend *be, unsigned flags,
 		struct wodan_check_report *rep, wodan_progress_fn progress,

@@ -36,8 +36,28 @@ extern "C" {
 
 /* Version of struct wodan_backend and struct wodan_plugin_info.  Raised on
  * every incompatible change; libwodan accepts exactly its own version.
- * History: 1 = wodan 0.1.0 draft; 2 = phys_sector_bytes added. */
-#define WODAN_BACKEND_ABI_VERSION 2u
+ * History: 1 = wodan 0.1.0 draft; 2 = phys_sector_bytes added; 3 = lock
+ * added. */
+#define WODAN_BACKEND_ABI_VERSION 3u
+
+/*
+ * Lock modes of wodan_backend.lock: who else may use the device meanwhile.
+ * One writer, readers beside it, wholesale rewrites alone:
+ *   WODAN_LOCK_NONE       release whatever this backend holds;
+ *   WODAN_LOCK_SHARED     a reader (read-only open, wodan_check): excludes
+ *                         only EXCLUSIVE holders;
+ *   WODAN_LOCK_WRITER     the one writer (writable open): excludes other
+ *                         WRITER and EXCLUSIVE holders, readers may stay;
+ *   WODAN_LOCK_EXCLUSIVE  alone (wodan_mkfs, a writable rollback open while
+ *                         it rewrites): excludes every other holder,
+ *                         readers included.
+ * A backend holds at most one mode at a time; a call with another mode
+ * converts (upgrades or downgrades) what it holds.
+ */
+#define WODAN_LOCK_NONE 0u
+#define WODAN_LOCK_SHARED 1u
+#define WODAN_LOCK_WRITER 2u
+#define WODAN_LOCK_EXCLUSIVE 3u
 
 struct wodan_backend {
 	/* WODAN_BACKEND_ABI_VERSION the backend was compiled against.  Stays
@@ -89,6 +109,25 @@ struct wodan_backend {
 	/* Release ctx and, if it was allocated, the struct itself.  No
 	 * implicit barrier.  NULL for a static struct with nothing to free. */
 	void (*close)(struct wodan_backend *be);
+	/* (ABI version 3) Take, convert or release the device lock: mode is
+	 * one of WODAN_LOCK_* (above).  Never waits: returns 0, -EWOULDBLOCK
+	 * (== -EAGAIN) when another holder's lock conflicts, or another
+	 * negative errno (e.g. -ENOLCK, -EINVAL for an unknown mode).  A
+	 * conversion that fails keeps the mode held before (a lock is never
+	 * dropped before its replacement is obtained); release cannot fail.
+	 * On failure the backend should record a message with
+	 * wodan_backend_error(WODAN_E_LOCKED, ...) naming the device and,
+	 * when known, the holder's pid; libwodan then fails with
+	 * WODAN_E_LOCKED and that message.  Locks are advisory, held by this
+	 * backend (not the process: two backends opened on the same device
+	 * in one process exclude each other) and vanish when it is closed.
+	 * libwodan takes SHARED in read-only wodan_open() and wodan_check(),
+	 * WRITER in a writable wodan_open(), EXCLUSIVE in wodan_mkfs() and
+	 * in a writable WODAN_OPEN_ROLLBACK open until its rollback is done,
+	 * and releases in wodan_close()/wodan_abandon() and at the end of
+	 * wodan_mkfs()/wodan_check().  NULL when the device cannot lock (ram,
+	 * plugins that need no locking): every request then succeeds. */
+	int (*lock)(struct wodan_backend *be, unsigned mode);
 };
 
 /* Backend open flags. */
@@ -118,6 +157,15 @@ int wodan_backend_error(int code, const char *fmt, ...)
  * extended (sparse) to size_bytes; 0 keeps the current size.
  * io_size_bytes = 512, phys_sector_bytes = the file system's block size.
  * Barrier = fdatasync, discard = punch hole (zeros where unsupported).
+ * lock = open file description locks (fcntl F_OFD_SETLK) on bytes 0 (the
+ * writer byte) and 1 (the reader byte) of the file: SHARED read-locks
+ * byte 1, WRITER write-locks byte 0, EXCLUSIVE write-locks both; they
+ * exclude other backends on the same file, in this process or another
+ * (advisory: programs that do not lock are not stopped).  A conflict
+ * returns -EWOULDBLOCK with a message such as "img: in use by another
+ * writer (pid 1234)" (the pid is found in /proc when it can be).  Opened
+ * with WODAN_BACKEND_RDONLY, it cannot write and takes SHARED whatever mode
+ * it is asked for.
  * On success *out is owned by the caller (release with wodan_backend_close).
  * Errors: WODAN_E_INVAL (empty path, not a regular file), WODAN_E_IO_READ
  * (open/stat failed; detail.message has strerror(errno)), WODAN_E_IO_WRITE
@@ -145,7 +193,8 @@ int wodan_backend_ram_create(uint64_t size_bytes, struct wodan_backend **out);
  * (statx STATX_DIOALIGN) when larger, so that an image made on a file also
  * fits a 4Kn device; size_bytes as for "file" (must then be a multiple of
  * io_size_bytes); size = st_size rounded down to io_size_bytes; discard =
- * punch hole (zeros where unsupported).  Both: barrier = fdatasync (a device
+ * punch hole (zeros where unsupported).  Both: lock as for "file" (block
+ * devices also keep O_EXCL on writable opens); barrier = fdatasync (a device
  * cache flush); read/write return -EINVAL for an offset or length that is
  * not a multiple of io_size_bytes, a buffer not aligned to
  * min(io_size_bytes, 4096) (or the DIO memory alignment when larger), or a
@@ -154,6 +203,9 @@ int wodan_backend_ram_create(uint64_t size_bytes, struct wodan_backend **out);
  * file; the file system does not support O_DIRECT; unusable sector size;
  * size_bytes too large or misaligned), WODAN_E_IO_READ (open, stat or
  * ioctl failed, device busy; detail.message names the cause),
+ * WODAN_E_LOCKED (a writable open of a block device that another wodan
+ * backend holds for writing: O_EXCL refuses it, the message names the
+ * holder as a lock conflict does),
  * WODAN_E_IO_WRITE (cannot extend), WODAN_E_NOMEM.  Thread-safe.
  */
 int wodan_backend_direct_open(const char *path, unsigned flags,

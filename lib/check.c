@@ -4,6 +4,7 @@
 #include "error.h"
 #include "iterate.h"
 #include "journal.h"
+#include "lock.h"
 #include "mount.h"
 
 static int count_live(void *arg, const uint8_t *k, const uint8_t *v,
@@ -30,9 +31,10 @@ static void find_intact_older(struct wodan *w, struct wodan_check_report *rep)
 	}
 }
 
-int wodan_check(struct wodan_backend *be, unsigned flags,
-		struct wodan_check_report *rep, wodan_progress_fn progress,
-		void *progress_arg)
+/* wodan_check with the device lock held (see the wrapper below). */
+static int check_locked(struct wodan_backend *be, unsigned flags,
+			struct wodan_check_report *rep,
+			wodan_progress_fn progress, void *progress_arg)
 {
 	wd_err_clear();
 	memset(rep, 0, sizeof *rep);
@@ -114,6 +116,23 @@ int wodan_check(struct wodan_backend *be, unsigned flags,
 	r = rep->n_problems ? 1 : 0;
 out:
 	wd_handle_free(w);
+	return r;
+}
+
+/* A check is a reader: SHARED beside a writer, refused while the device is
+ * held alone (mkfs, a rollback open). */
+int wodan_check(struct wodan_backend *be, unsigned flags,
+		struct wodan_check_report *rep, wodan_progress_fn progress,
+		void *progress_arg)
+{
+	wd_err_clear();
+	int r = wd_lock_acquire(be, WODAN_LOCK_SHARED, NULL);
+	if (r) {
+		memset(rep, 0, sizeof *rep);
+		return r;
+	}
+	r = check_locked(be, flags, rep, progress, progress_arg);
+	wd_lock_release(be, WODAN_LOCK_SHARED);
 	return r;
 }
 

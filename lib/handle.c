@@ -5,6 +5,7 @@
 #include "error.h"
 #include "flush.h"
 #include "journal.h"
+#include "lock.h"
 #include "iterate.h"
 #include "mount.h"
 #include "tree.h"
@@ -50,16 +51,48 @@ static int forget_newer_roots(struct wodan *w, const uint64_t *Ls,
 	return wrote ? wd_barrier(w) : 0;
 }
 
-int wodan_open(struct wodan_backend *be, const struct wodan_open_opts *opts,
-	       wodan_t **out)
+/* How many times a read-only open mounts again when its writer changed the
+ * image under its validation walk before giving up with WODAN_E_CHANGED. */
+#define CHANGED_TRIES 5
+
+/* Errors a read-only handle meets when the writer beside it reused a block
+ * of the tree it mounted: the block then holds another node (a generation
+ * not below its parent's, other keys: CORRUPT), a journal block (type 3:
+ * BAD_NODE_TYPE), zeros or a torn write (BAD_CRC). */
+static int change_symptom(int r)
 {
-	struct wodan_open_opts o = { 0 };
-	if (opts)
-		o = *opts;
-	wd_err_clear();
-	if (!out)
-		return wd_err(WODAN_E_INVAL, "no output handle");
-	*out = NULL;
+	return r == WODAN_E_BAD_CRC || r == WODAN_E_CORRUPT ||
+	       r == WODAN_E_BAD_NODE_TYPE || r == WODAN_E_FSID;
+}
+
+/*
+ * After error r on read-only handle w, which mounted generation `gen`: when
+ * r is a change symptom and the root search now finds a newer root, the
+ * writer changed the image (r is no damage): WODAN_E_CHANGED.  Otherwise r
+ * with its detail as it was.
+ */
+static int changed_or(struct wodan *w, uint64_t gen, int r)
+{
+	if (!(w->flags & WODAN_OPEN_READONLY) || !change_symptom(r))
+		return r;
+	struct wodan_error_detail keep = *wodan_last_error();
+	uint64_t L, g;
+	if (wd_find_root(w, &L, &g) == 0 && g > gen)
+		return wd_err(WODAN_E_CHANGED, "image changed by its writer "
+			      "(generation %llu -> %llu): retry",
+			      (unsigned long long)gen, (unsigned long long)g);
+	wd_err_block(keep.code, keep.block, "%s", keep.message);
+	return r;
+}
+
+/* The open proper, with the device lock held: superblock, root search,
+ * validation walk (and rollback), journal.  *mounted_gen is the generation
+ * of the root it tried to mount (0 when none was found). */
+static int open_once(struct wodan_backend *be, const struct wodan_open_opts *op,
+		     wodan_t **out, uint64_t *mounted_gen)
+{
+	struct wodan_open_opts o = *op;
+	*mounted_gen = 0;
 	struct wd_geom g;
 	int r = wd_read_superblock(be, o.flags, &g);
 	if (r)
@@ -86,9 +119,17 @@ int wodan_open(struct wodan_backend *be, const struct wodan_open_opts *opts,
 		w->max_fanout = fan < 2 ? 2 : fan;
 	uint64_t L = 0, gen = 0;
 	r = wd_find_root(w, &L, &gen);
+	*mounted_gen = gen;
 	if (!r)
 		r = wd_mount_root(w, L, (o.flags & WODAN_OPEN_FAST_SCAN) != 0,
 				  NULL);
+	/* a read-only open beside a writer: a damaged-looking newest root is
+	 * first checked for a newer one (no rollback past a live change) */
+	if (r && gen && (o.flags & WODAN_OPEN_READONLY) &&
+	    change_symptom(r) && changed_or(w, gen, r) == WODAN_E_CHANGED) {
+		wd_handle_free(w);
+		return WODAN_E_CHANGED;
+	}
 	if (r && r != WODAN_E_IO_READ && r != WODAN_E_NOMEM &&
 	    (o.flags & WODAN_OPEN_ROLLBACK)) {
 		/* newest root damaged: try older roots, newest first */
@@ -114,6 +155,8 @@ int wodan_open(struct wodan_backend *be, const struct wodan_open_opts *opts,
 	if (!r) {
 		uint64_t commits;
 		r = wd_journal_open(w, &commits);
+		if (r && gen)
+			r = changed_or(w, gen, r);
 	}
 	if (r) {
 		wd_handle_free(w);
@@ -123,9 +166,54 @@ int wodan_open(struct wodan_backend *be, const struct wodan_open_opts *opts,
 	return 0;
 }
 
+/* The lock mode of an open with these flags (wodan.h, wodan_open). */
+static unsigned open_lock_mode(unsigned flags)
+{
+	if (flags & WODAN_OPEN_READONLY)
+		return WODAN_LOCK_SHARED;
+	return (flags & WODAN_OPEN_ROLLBACK) ? WODAN_LOCK_EXCLUSIVE
+					     : WODAN_LOCK_WRITER;
+}
+
+int wodan_open(struct wodan_backend *be, const struct wodan_open_opts *opts,
+	       wodan_t **out)
+{
+	struct wodan_open_opts o = { 0 };
+	if (opts)
+		o = *opts;
+	wd_err_clear();
+	if (!out)
+		return wd_err(WODAN_E_INVAL, "no output handle");
+	*out = NULL;
+	unsigned mode = open_lock_mode(o.flags);
+	int r = wd_lock_acquire(be, mode, "a writable rollback open");
+	if (r)
+		return r;
+	uint64_t gen = 0;
+	for (int tries = 1;; tries++) {
+		r = open_once(be, &o, out, &gen);
+		if (r != WODAN_E_CHANGED || tries >= CHANGED_TRIES)
+			break;
+		wd_err_clear();
+	}
+	if (r) {
+		wd_lock_release(be, mode);
+		return r;
+	}
+	if (mode == WODAN_LOCK_EXCLUSIVE) /* the rollback is done */
+		wd_lock_downgrade(be, WODAN_LOCK_EXCLUSIVE, WODAN_LOCK_WRITER);
+	return 0;
+}
+
 void wodan_abandon(wodan_t *w)
 {
+	if (!w)
+		return;
+	struct wodan_backend *be = w->be;
+	unsigned mode = (w->flags & WODAN_OPEN_READONLY) ? WODAN_LOCK_SHARED
+							 : WODAN_LOCK_WRITER;
 	wd_handle_free(w);
+	wd_lock_release(be, mode);
 }
 
 int wodan_close(wodan_t *w)
@@ -136,7 +224,7 @@ int wodan_close(wodan_t *w)
 	int r = 0;
 	if (!(w->flags & WODAN_OPEN_READONLY))
 		r = wd_checkpoint(w);
-	wd_handle_free(w);
+	wodan_abandon(w);
 	return r;
 }
 
@@ -239,6 +327,8 @@ int wodan_lookup(wodan_t *w, const void *key, size_t key_len, void *buf,
 	const uint8_t *v;
 	uint32_t len;
 	r = wd_tree_lookup(w, key, &v, &len);
+	if (r < 0)
+		r = changed_or(w, w->gen, r);
 	if (r == 1) {
 		if (buf && buf_len)
 			memcpy(buf, v, len < buf_len ? len : buf_len);
@@ -277,7 +367,10 @@ int wodan_iterate(wodan_t *w, const void *start, const void *end,
 	if (!fn)
 		return wd_err(WODAN_E_INVAL, "no callback");
 	w->st.iterations++;
-	return done(w, wd_iterate(w, start, end, fn, arg));
+	int r = wd_iterate(w, start, end, fn, arg);
+	if (r < 0)
+		r = changed_or(w, w->gen, r);
+	return done(w, r);
 }
 
 int wodan_get_info(wodan_t *w, struct wodan_info *info)

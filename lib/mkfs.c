@@ -5,6 +5,7 @@
 #include <sys/random.h>
 #include "blockio.h"
 #include "error.h"
+#include "lock.h"
 #include "mount.h"
 #include "nodecodec.h"
 
@@ -44,12 +45,11 @@ static int mkfs_discard(struct wodan *w)
 	return 0;
 }
 
-int wodan_mkfs(struct wodan_backend *be, const struct wodan_mkfs_params *p,
-	       uint64_t *generation_out)
+/* The format proper, with the device held alone. */
+static int mkfs_locked(struct wodan_backend *be,
+		       const struct wodan_mkfs_params *p,
+		       uint64_t *generation_out)
 {
-	wd_err_clear();
-	if (!be || be->abi_version != WODAN_BACKEND_ABI_VERSION)
-		return wd_err(WODAN_E_INVAL, "bad backend");
 	struct wodan_mkfs_params d = { 0 };
 	if (p)
 		d = *p;
@@ -134,5 +134,19 @@ int wodan_mkfs(struct wodan_backend *be, const struct wodan_mkfs_params *p,
 	wd_handle_free(w);
 	if (!r && generation_out)
 		*generation_out = 1;
+	return r;
+}
+
+int wodan_mkfs(struct wodan_backend *be, const struct wodan_mkfs_params *p,
+	       uint64_t *generation_out)
+{
+	wd_err_clear();
+	if (!be || be->abi_version != WODAN_BACKEND_ABI_VERSION)
+		return wd_err(WODAN_E_INVAL, "bad backend");
+	int r = wd_lock_acquire(be, WODAN_LOCK_EXCLUSIVE, "mkfs");
+	if (r)
+		return r;
+	r = mkfs_locked(be, p, generation_out);
+	wd_lock_release(be, WODAN_LOCK_EXCLUSIVE);
 	return r;
 }

@@ -666,6 +666,13 @@ static int fb_barrier(struct wodan_backend *be)
 	return 0;
 }
 
+/* The device lock is the lower device's (a transparent pass-through). */
+static int fb_lock(struct wodan_backend *be, unsigned mode)
+{
+	struct fdev *d = F(be);
+	return d->lower->lock(d->lower, mode);
+}
+
 static void fb_close(struct wodan_backend *be)
 {
 	struct fdev *d = F(be);
@@ -720,6 +727,8 @@ int fault_backend_wrap(struct wodan_backend *lower,
 	d->be.discard = lower->discard ? fb_discard : NULL;
 	d->be.barrier = fb_barrier;
 	d->be.close = fb_close;
+	d->be.lock = lower->abi_version == WODAN_BACKEND_ABI_VERSION &&
+			     lower->lock ? fb_lock : NULL;
 	*out = &d->be;
 	return 0;
 }
