@@ -95,7 +95,7 @@ add() {
 		L=$((L + 1))
 	done
 	# image seeds: sealed with the magic CRC
-	"$W" fuzz --magic-seal "$img" >/dev/null
+	"$W" fuzz --magic-seal "$img" -F >/dev/null
 	cp "$img" "$OUT/image/$name.img"
 	N=$((N + 1))
 }

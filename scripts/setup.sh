@@ -23,7 +23,7 @@
 set -euo pipefail
 
 PACKAGES=(build-essential autoconf automake libtool pkg-config libcbor-dev
-	  libisal-dev libcmocka-dev nettle-dev git)
+	  libblkid-dev libisal-dev libcmocka-dev nettle-dev git)
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }

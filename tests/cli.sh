@@ -163,7 +163,8 @@ expect_rc 0 "wodanc help mkfs" "$WODANC" help mkfs
 for c in mkfs restore dump check trim; do
 	run "$WODANC" $c --help
 	if [ "$rc" -eq 0 ] && grep -q "^Usage: wodanc $c" "$T/out" &&
-	    grep -q "Exit codes" "$T/out" && grep -q "Example" "$T/out"; then
+	    grep -Eq "Exit (codes|status)" "$T/out" &&
+	    grep -q "Example" "$T/out"; then
 		ok "$c --help"
 	else
 		bad "$c --help (exit $rc)"

@@ -52,14 +52,19 @@ run "$WODANC" fuzz -v "$T/zero.img"
 if [ "$rc" -eq 0 ] && grep -q refused "$T/err"; then ok "fuzz IMAGE: a refused image exits 0"
 else bad "fuzz IMAGE on zeros (exit $rc)"; fi
 run "$WODANC" fuzz "$T/missing.img"
-if [ "$rc" -eq 1 ]; then ok "fuzz IMAGE: a missing file exits 1"
+if [ "$rc" -eq 8 ]; then ok "fuzz IMAGE: a missing file exits 8 (cannot run)"
 else bad "fuzz IMAGE missing (exit $rc)"; fi
 
 # --magic-seal: a fresh image gets its superblock and root sealed, and
 # still opens in the relaxed mode
 "$WODANC" mkfs "$T/s.img" --size 16K --block-size 1K --key-size 4 \
 	>/dev/null 2>&1
+cp "$T/s.img" "$T/s0.img"
 run "$WODANC" fuzz --magic-seal "$T/s.img"
+if [ "$rc" -eq 1 ] && grep -q -- '-F' "$T/err" && cmp -s "$T/s.img" "$T/s0.img"
+then ok "fuzz --magic-seal without -F refuses and changes nothing"
+else bad "fuzz --magic-seal without -F (exit $rc)"; fi
+run "$WODANC" fuzz --magic-seal "$T/s.img" -F
 if [ "$rc" -eq 0 ] && grep -q 'units sealed' "$T/out" &&
    [ "$(od -An -tx1 -j 508 -N 4 "$T/s.img" | tr -d ' \n')" = ffffffff ]; then
 	ok "fuzz --magic-seal"

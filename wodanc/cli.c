@@ -2,8 +2,10 @@
  * cli.c -- shared helpers of wodanc (see cli.h): messages, parsing,
  * formatting, device opening and probing, progress lines, JSON output.
  */
+#include <blkid.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
@@ -415,16 +417,265 @@ int cli_device_missing(const char *spec)
 	return stat(path, &st) != 0 && errno == ENOENT;
 }
 
+/* An error line without the wodan_strerror part; the JSON error object
+ * (JSON error mode) still carries `code`. */
+static void open_error(const char *cmd, const char *dev, int code,
+		       const char *fmt, ...) CLI_PRINTF(4, 5);
+static void open_error(const char *cmd, const char *dev, int code,
+		       const char *fmt, ...)
+{
+	va_list ap;
+	char msg[512];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "wodanc %s: %s: %s\n", cmd, dev, msg);
+	if (json_errors && !json_error_printed)
+		json_error(dev, code, msg);
+}
+
+static uint64_t le_u(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+
+	while (n-- > 0)
+		v = v << 8 | p[n];
+	return v;
+}
+
+/* What the first 512 bytes of PATH say about a failed open.  Returns the
+ * exit code after printing a line, or -1 when they tell nothing. */
+static int superblock_diag(const char *cmd, const char *dev, const char *path,
+			   int err, int is_blk)
+{
+	static const uint8_t magic[16] = {
+		'M', 'I', 'R', 'A', 'G', 'E', ' ', 'K', 'V', 'F', 'S', ' ',
+		0xf0, 0x9f, 0x90, 0xaa
+	};
+	uint8_t sb[512];
+	ssize_t got;
+	off_t end;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), i, zero = 1;
+
+	if (fd < 0) {
+		open_error(cmd, dev, err, "%s", strerror(errno));
+		return CLI_EXIT_OPERATIONAL;
+	}
+	end = lseek(fd, 0, SEEK_END);
+	got = pread(fd, sb, sizeof sb, 0);
+	close(fd);
+	if (end < 0 || got < 0)
+		return -1;
+	for (i = 0; i < got; i++)
+		if (sb[i]) {
+			zero = 0;
+			break;
+		}
+	if (got < (ssize_t)sizeof sb || memcmp(sb, magic, sizeof magic)) {
+		char what[256];
+
+		if (err != WODAN_E_BAD_MAGIC)
+			return -1;
+		if (end > 0 && cli_probe_foreign(cmd, path, what,
+						 sizeof what) == 1 &&
+		    !strncmp(what, "contains ", 9))
+			open_error(cmd, dev, err, "holds no wodan image (it %s)",
+				   what);
+		else if (end == 0)
+			open_error(cmd, dev, err, "is empty: holds no wodan "
+				   "image");
+		else if (zero)
+			open_error(cmd, dev, err, "holds no wodan image (no "
+				   "superblock)");
+		else
+			open_error(cmd, dev, err, "holds no wodan image (the "
+				   "superblock magic is not Wodan's)");
+		return CLI_EXIT_OPERATIONAL;
+	}
+	{
+		uint64_t bs = le_u(sb + 28, 4), lsize = le_u(sb + 41, 8);
+		char have[32], want[64];
+
+		if (cli_check_block_size(bs) < 0 || lsize < 2 ||
+		    lsize <= (uint64_t)end / bs)
+			return -1;
+		cli_human_size((uint64_t)end, have, sizeof have);
+		if (lsize > UINT64_MAX / bs)
+			snprintf(want, sizeof want, "%llu blocks of %llu bytes",
+				 (unsigned long long)lsize,
+				 (unsigned long long)bs);
+		else
+			cli_human_size(lsize * bs, want, sizeof want);
+		open_error(cmd, dev, err, "the %s is %s but its superblock "
+			   "records %s (truncated or copied short?)",
+			   is_blk ? "device" : "file", have, want);
+		return CLI_EXIT_PROBLEMS;
+	}
+}
+
+/* Name the cause of a failed open (see cli_open_failed); returns the exit
+ * code after printing one line. */
+static int open_diag(const char *cmd, const char *dev, int err)
+{
+	const char *path = cli_device_path(dev);
+	struct stat st;
+	int rc;
+
+	if (path) {
+		if (stat(path, &st) != 0) {
+			open_error(cmd, dev, err, "%s", strerror(errno));
+			return CLI_EXIT_OPERATIONAL;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			open_error(cmd, dev, err, "is a directory");
+			return CLI_EXIT_OPERATIONAL;
+		}
+		if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) {
+			rc = superblock_diag(cmd, dev, path, err,
+					     S_ISBLK(st.st_mode));
+			if (rc >= 0)
+				return rc;
+		}
+	} else if (err == WODAN_E_BAD_MAGIC && !strncmp(dev, "ram:", 4)) {
+		/* a RAM device starts all zeros */
+		open_error(cmd, dev, err, "holds no wodan image (no "
+			   "superblock)");
+		return CLI_EXIT_OPERATIONAL;
+	}
+	if (err == WODAN_E_BAD_MAGIC) {
+		open_error(cmd, dev, err, "holds no wodan image (the "
+			   "superblock magic is not Wodan's)");
+		return CLI_EXIT_OPERATIONAL;
+	}
+	cli_error(cmd, dev, err, "cannot open");
+	return cli_exit_code(err);
+}
+
+/* The failure cli_open_backend() already reported (see cli_open_failed). */
+static int reported_err, reported_exit, reported_pending;
+
 /* Open a backend, printing an error line on failure. */
 int cli_open_backend(const char *cmd, const char *dev, unsigned flags,
 		     uint64_t size_bytes, struct wodan_backend **out)
 {
 	int rc = wodan_backend_open(dev, flags, size_bytes, out);
 
+	reported_pending = 0;
 	if (rc < 0) {
 		*out = NULL;
-		cli_error(cmd, dev, rc, "cannot open device");
+		reported_exit = open_diag(cmd, dev, rc);
+		reported_err = rc;
+		reported_pending = 1;
 	}
+	return rc;
+}
+
+/* Message and exit code for a failed open (see cli.h). */
+int cli_open_failed(const char *cmd, const char *dev, int err)
+{
+	if (reported_pending && err == reported_err) {
+		reported_pending = 0;
+		return reported_exit;
+	}
+	reported_pending = 0;
+	return open_diag(cmd, dev, err);
+}
+
+/* Foreign signatures on PATH (see cli.h). */
+int cli_probe_foreign(const char *cmd, const char *path, char *what,
+		      size_t n)
+{
+	struct stat st;
+	blkid_probe pr;
+	const char *type = NULL, *label = NULL, *uuid = NULL, *usage = NULL;
+	int rc, fd;
+
+	what[0] = 0;
+	if (!path || stat(path, &st) != 0 ||
+	    !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
+		return 0;
+	if (S_ISREG(st.st_mode) && st.st_size == 0)
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		cli_error(cmd, path, 0, "cannot read it to look for existing "
+			  "data: %s", strerror(errno));
+		return -1;
+	}
+	pr = blkid_new_probe();
+	if (!pr || blkid_probe_set_device(pr, fd, 0, 0) != 0) {
+		if (pr)
+			blkid_free_probe(pr);
+		close(fd);
+		cli_error(cmd, path, 0, "cannot probe it for existing data");
+		return -1;
+	}
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE |
+					  BLKID_SUBLKS_LABEL |
+					  BLKID_SUBLKS_UUID |
+					  BLKID_SUBLKS_USAGE);
+	blkid_probe_enable_partitions(pr, 1);
+	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC);
+	rc = blkid_do_safeprobe(pr);
+	if (rc == -2) {
+		snprintf(what, n, "contains several conflicting signatures "
+			 "(file systems or partition tables)");
+		rc = 1;
+	} else if (rc == 0) {
+		if (blkid_probe_lookup_value(pr, "PTTYPE", &type, NULL) == 0) {
+			snprintf(what, n, "contains a %s partition table",
+				 type);
+		} else if (blkid_probe_lookup_value(pr, "TYPE", &type,
+						    NULL) == 0) {
+			size_t o;
+
+			blkid_probe_lookup_value(pr, "LABEL", &label, NULL);
+			blkid_probe_lookup_value(pr, "UUID", &uuid, NULL);
+			blkid_probe_lookup_value(pr, "USAGE", &usage, NULL);
+			snprintf(what, n, "contains %s %s %s", 
+				 strchr("aeiou", type[0]) ? "an" : "a", type,
+				 usage && !strcmp(usage, "filesystem")
+				 ? "file system" : "signature");
+			o = strlen(what);
+			if (label && uuid)
+				snprintf(what + o, n - o, " (label '%s', UUID "
+					 "%s)", label, uuid);
+			else if (label || uuid)
+				snprintf(what + o, n - o, " (%s %s%s%s)",
+					 label ? "label" : "UUID",
+					 label ? "'" : "", label ? label : uuid,
+					 label ? "'" : "");
+		} else {
+			snprintf(what, n, "contains a known signature");
+		}
+		rc = 1;
+	} else {
+		rc = 0; /* 1: nothing found; -1: probing failed (treated
+			 * below by the byte scan of a regular file) */
+	}
+	blkid_free_probe(pr);
+	if (rc == 0 && S_ISREG(st.st_mode)) {
+		/* any data in the first MiB is somebody's */
+		static uint8_t buf[1 << 20];
+		ssize_t got = pread(fd, buf, sizeof buf, 0), i;
+
+		if (got < 0) {
+			cli_error(cmd, path, 0, "cannot read it to look for "
+				  "existing data: %s", strerror(errno));
+			close(fd);
+			return -1;
+		}
+		for (i = 0; i < got; i++)
+			if (buf[i]) {
+				snprintf(what, n, "holds data (a non-zero byte "
+					 "at offset %lld)", (long long)i);
+				rc = 1;
+				break;
+			}
+	}
+	close(fd);
 	return rc;
 }
 

@@ -34,6 +34,11 @@
 #define CLI_EXIT_OPERATIONAL 8   /* I/O, lock, out of memory, output */
 #define CLI_EXIT_USAGE 16        /* bad command line */
 
+/* The line every command's --help ends its option list with. */
+#define CLI_EXIT_STATUS_HELP \
+	"Exit status: 0 done, 1 failed, 4 problems found, 8 operational\n" \
+	"error, 16 usage (see wodanc --help).\n"
+
 /* The exit code for a failed library call returning `err` (a negative
  * WODAN_E_* value): IO_*, NOMEM, LOCKED, CHANGED -> OPERATIONAL; BAD_CRC,
  * CORRUPT, BAD_NODE_TYPE, FSID, NO_ROOT -> PROBLEMS; anything else ->
@@ -121,10 +126,45 @@ int cli_device_missing(const char *spec);
 /* The file path of a plain-file device spec, or NULL for other backends. */
 const char *cli_device_path(const char *spec);
 
-/* wodan_backend_open() that prints "wodanc CMD: DEV: cannot open device"
- * on failure.  Returns 0 or the negative error. */
+/* wodan_backend_open() that prints what went wrong on failure, the way
+ * cli_open_failed() does ("wodanc CMD: DEV: No such file or directory",
+ * "...: is a directory", ...).  Returns 0 or the negative error; on
+ * failure *out is NULL.  Pass the error to cli_open_failed() for the exit
+ * code (it then prints nothing more). */
 int cli_open_backend(const char *cmd, const char *dev, unsigned flags,
 		     uint64_t size_bytes, struct wodan_backend **out);
+
+/* Report a failed open of DEV and return the exit code: call it with the
+ * negative error of cli_open_backend() (already reported: only the code is
+ * returned) or of wodan_open()/wodan_check() (right after the call, so the
+ * wodan_last_error() detail is still that call's).  For a plain file or a
+ * block device it stat()s the path and reads its first 512 bytes to name
+ * the cause:
+ *   "No such file or directory" (or another stat/open strerror)  -> 8
+ *   "is a directory"                                              -> 8
+ *   "holds no wodan image (no superblock)" (block 0 all zeros, a
+ *   fresh ram: device), "holds no wodan image (it contains an ext4
+ *   file system ...)" (libblkid), "is empty: holds no wodan image",
+ *   "holds no wodan image (the superblock magic is not Wodan's)"  -> 8
+ *   "the file is 8 MiB but its superblock records 16 MiB (truncated
+ *   or copied short?)"                                            -> 4
+ *   anything else: "cannot open: <wodan_strerror> (<detail>)"
+ *                                                    -> cli_exit_code(err)
+ * One line on stderr (and the JSON error object in JSON error mode).
+ * Not thread-safe. */
+int cli_open_failed(const char *cmd, const char *dev, int err);
+
+/* Look for a foreign signature on the file or block device PATH before
+ * formatting it: anything libblkid recognises (a file system, a partition
+ * table, RAID or swap signatures; libblkid only reads), and for a regular
+ * file any non-zero byte in its first MiB.  On a find, `what` gets a
+ * description such as "contains an ext4 file system (label 'x', UUID
+ * ...)", "contains a dos partition table" or "holds data (a non-zero byte
+ * at offset 0)".  Returns 1 (found), 0 (nothing: empty, all zeros, or not
+ * a file/device, e.g. ram:), or -1 after printing an error (cannot read
+ * PATH).  A wodan image is not recognised here: use cli_probe_image(). */
+int cli_probe_foreign(const char *cmd, const char *path, char *what,
+		      size_t n);
 
 /* Probe whether `be` already holds a wodan image: a read-only mount that
  * succeeds, a valid superblock magic, or a mount failure other than "bad

@@ -143,9 +143,13 @@ static const char bench_help[] =
 	"  dirty_hard dirty_peak_bytes hard_ceiling_stops (dirty-node memory\n"
 	"  ceilings, the highest dirty memory since open, operations stopped\n"
 	"  at the hard ceiling).\n"
-	"Library failures print the error and exit 1; usage errors exit 16; a\n"
-	"present key not found, an absent key found or a wrong scan count is a\n"
-	"failure too.\n"
+	"A present key not found, an absent key found or a wrong scan count\n"
+	"is a failure (exit 1); a library failure exits with the code of the\n"
+	"table below (8 for I/O errors and out of memory); with --json it\n"
+	"also prints one object {\"error\": {...}} on standard output (after\n"
+	"the objects of the phases that completed).\n"
+	"\n"
+	CLI_EXIT_STATUS_HELP
 	"\n"
 	"Keys (exact, so that other stores' harnesses do the same work):\n"
 	"  splitmix64: s += G; z = s; z = (z^(z>>30))*0xbf58476d1ce4e5b9;\n"
@@ -228,6 +232,7 @@ struct bench {
 	uint64_t n, seed, cache, dirty, flush_every, size;
 	uint32_t bs, ks, vs, fanout;
 	int zero, json, cold, verify, no_autoflush, keep, force, journal;
+	int exit_code;             /* of the first failure (cli.h table) */
 	const char *spec;          /* --device, NULL = default RAM */
 	char label[300];           /* device as reported */
 	const char *path;          /* file path of a file device, else NULL */
@@ -263,6 +268,8 @@ static int fail(struct bench *b, int rc, const char *what)
 {
 	cli_progress_end(&b->prog);
 	cli_error("bench", b->label, rc, "%s", what);
+	if (!b->exit_code)
+		b->exit_code = cli_exit_code(rc);
 	return -1;
 }
 
@@ -328,7 +335,10 @@ static int open_backend(struct bench *b)
 					b->size, &b->be);
 	if (rc < 0) {
 		b->be = NULL;
-		return fail(b, rc, "cannot open device");
+		cli_progress_end(&b->prog);
+		if (!b->exit_code)
+			b->exit_code = cli_open_failed("bench", b->label, rc);
+		return -1;
 	}
 	if (b->spec && !strncmp(b->spec, "direct:", 7) &&
 	    strcmp(b->be->name, "direct")) {
@@ -1129,10 +1139,12 @@ int cmd_bench(int argc, char **argv)
 		case OPT_JOURNAL: b.journal = 1; break;
 		case OPT_COLD: b.cold = 1; break;
 		case OPT_VERIFY: b.verify = 1; break;
-		case OPT_JSON: b.json = 1; break;
+		case OPT_JSON: b.json = 1; cli_json_errors(1); break;
 		case OPT_KEEP: b.keep = 1; break;
 		case 'F': b.force = 1; break;
-		case 'h': fputs(bench_help, stdout); return CLI_EXIT_OK;
+		case 'h':
+			fputs(bench_help, stdout);
+			return cli_finish_stdout("bench");
 		default: return cli_getopt_error("bench", c, argv);
 		}
 	}
@@ -1205,7 +1217,9 @@ int cmd_bench(int argc, char **argv)
 	b.val = malloc(b.vs + 1);
 	b.buf = malloc(b.vs + 1);
 	if (!b.hist || !b.key || !b.prev || !b.val || !b.buf) {
-		fprintf(stderr, "wodanc bench: out of memory\n");
+		cli_error("bench", NULL, WODAN_E_NOMEM, "cannot allocate "
+			  "the buffers");
+		b.exit_code = CLI_EXIT_OPERATIONAL;
 		goto out;
 	}
 	cli_progress_init(&b.prog, "bench", "ops");
@@ -1233,5 +1247,8 @@ out:
 	free(b.prev);
 	free(b.val);
 	free(b.buf);
-	return ret;
+	if (ret && b.exit_code)
+		ret = b.exit_code;
+	c = cli_finish_stdout("bench");
+	return ret ? ret : c;
 }

@@ -1,7 +1,8 @@
 /*
  * cmd_check.c -- `wodanc check DEVICE`: fsck for wodan images
  * (wodan_check): a read-only mount that reads every node and checks every
- * rule of FORMAT.md §2, then a report.  Exit codes follow fsck(8).
+ * rule of FORMAT.md §2, then a report.  Exit codes: the table of cli.h
+ * (0 clean, 4 problems found, 8 cannot run; as fsck(8)).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -25,13 +26,20 @@ static const char check_help[] =
 	"  --rollback   also search for older intact roots (they are always\n"
 	"               searched when the newest root's tree is damaged)\n"
 	"  -q, --quiet  print only the problems, nothing when clean\n"
+	"  -n           read-only: change nothing (accepted for fsck\n"
+	"               compatibility; check never writes anyway)\n"
+	"  -f, --force  check even if the image looks clean (accepted for\n"
+	"               fsck compatibility; every check is a full check)\n"
 	"  -h, --help   show this help\n"
 	"\n"
 	"A progress line is shown on standard error when it is a terminal.\n"
+	"With --json, a check that cannot run prints one object\n"
+	"{\"error\": {...}} on standard output instead of the report.\n"
 	"\n"
-	"Exit codes (as fsck): 0 clean, 4 problems found (nothing is\n"
-	"corrected), 8 operational error (cannot open the device, I/O error),\n"
-	"16 usage error.\n"
+	CLI_EXIT_STATUS_HELP
+	"check, as fsck: 0 clean, 4 problems found (nothing is corrected),\n"
+	"8 cannot run (DEVICE missing or unreadable, holds no wodan image,\n"
+	"I/O error, cannot write the report).\n"
 	"\n"
 	"Example:\n"
 	"  wodanc check img || echo \"img needs attention\"\n";
@@ -42,6 +50,7 @@ static const struct option check_opts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "rollback", no_argument, NULL, OPT_ROLLBACK },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "force", no_argument, NULL, 'f' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -226,12 +235,16 @@ int cmd_check(int argc, char **argv)
 	unsigned flags = 0;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, ":qh", check_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":qnfh", check_opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_JSON: json = 1; break;
 		case OPT_ROLLBACK: flags |= WODAN_OPEN_ROLLBACK; break;
 		case 'q': quiet = 1; break;
-		case 'h': fputs(check_help, stdout); return CLI_EXIT_OK;
+		case 'n': break; /* read-only: always */
+		case 'f': break; /* full check: always */
+		case 'h':
+			fputs(check_help, stdout);
+			return cli_finish_stdout("check");
 		default: return cli_getopt_error("check", c, argv);
 		}
 	}
@@ -241,8 +254,15 @@ int cmd_check(int argc, char **argv)
 		return cli_usage("check", "unexpected argument '%s'",
 				 argv[optind + 1]);
 	dev = argv[optind];
-	if (cli_open_backend("check", dev, WODAN_BACKEND_RDONLY, 0, &be) < 0)
-		return CLI_EXIT_OPERATIONAL;
+	if (json)
+		cli_json_errors(1);
+	rc = cli_open_backend("check", dev, WODAN_BACKEND_RDONLY, 0, &be);
+	if (rc < 0) {
+		rc = cli_open_failed("check", dev, rc);
+		/* any open failure: check could not run */
+		c = cli_finish_stdout("check");
+		return rc == CLI_EXIT_PROBLEMS ? rc : CLI_EXIT_OPERATIONAL;
+	}
 	memset(&rep, 0, sizeof rep);
 	cli_progress_init(&prog, "check", "blocks");
 	rc = wodan_check(be, flags, &rep, cli_progress_cb, &prog);
@@ -251,7 +271,26 @@ int cmd_check(int argc, char **argv)
 		cli_error("check", dev, rc, "check could not run");
 		wodan_check_report_free(&rep);
 		wodan_backend_close(be);
+		cli_finish_stdout("check");
 		return CLI_EXIT_OPERATIONAL;
+	}
+	/* No superblock (not an image at all) or one that records more
+	 * blocks than the device holds (a truncated copy): say so plainly
+	 * instead of a report of one cryptic superblock problem. */
+	if (!rep.opened && !rep.block_size_bytes && rep.n_problems == 1 &&
+	    rep.problems[0].block == 0 &&
+	    (rep.problems[0].code == WODAN_E_BAD_MAGIC ||
+	     rep.problems[0].code == WODAN_E_INVAL)) {
+		int code = rep.problems[0].code;
+
+		wodan_check_report_free(&rep);
+		wodan_backend_close(be);
+		rc = cli_open_failed("check", dev, code);
+		c = cli_finish_stdout("check");
+		if (rc == CLI_EXIT_PROBLEMS || rc == CLI_EXIT_OPERATIONAL)
+			return rc;
+		/* not explained: an unusable superblock is a problem */
+		return c ? c : CLI_EXIT_PROBLEMS;
 	}
 	clean = rc == 0 && rep.n_problems == 0 && rep.opened;
 	if (json)
@@ -266,5 +305,8 @@ int cmd_check(int argc, char **argv)
 		print_text(dev, &rep, clean);
 	wodan_check_report_free(&rep);
 	wodan_backend_close(be);
+	c = cli_finish_stdout("check");
+	if (c)
+		return c;
 	return clean ? CLI_EXIT_OK : CLI_EXIT_PROBLEMS;
 }

@@ -10,8 +10,9 @@
  *                            random operation loop against an in-memory
  *                            model; the first divergence exits 1 with the
  *                            seed, the step and expected vs got.
- *   wodanc fuzz --magic-seal IMAGE
- *                            rewrite every unit with a valid CRC (the
+ *   wodanc fuzz --magic-seal IMAGE -F
+ *                            rewrite, in place (hence -F), every unit with
+ *                            a valid CRC (the
  *                            superblock, node blocks) with the magic trailer
  *                            ff ff ff ff: turns any image into a fuzz seed
  *                            whose mutations are not stopped by CRC32C
@@ -29,7 +30,7 @@
 static const char fuzz_help[] =
 	"Usage: wodanc fuzz IMAGE [-v]\n"
 	"       wodanc fuzz --ops N --seed S [--device DEV] [OPTIONS]\n"
-	"       wodanc fuzz --magic-seal IMAGE\n"
+	"       wodanc fuzz --magic-seal IMAGE -F\n"
 	"\n"
 	"Fuzzing entry points.  Never needed for normal use.\n"
 	"\n"
@@ -57,6 +58,16 @@ static const char fuzz_help[] =
 	"given.  The first divergence stops the run, exit 1, with the seed,\n"
 	"the step, expected vs got, and the command line that replays it.\n"
 	"\n"
+	"wodanc fuzz --magic-seal IMAGE -F turns an image into a fuzzing\n"
+	"seed: it REWRITES IMAGE IN PLACE, replacing the CRC-32C trailer of\n"
+	"every unit whose CRC is valid (the superblock, every node and\n"
+	"preroot) with the magic trailer ff ff ff ff, so that a fuzzer's\n"
+	"mutations are not all stopped by the CRC check (fuzz/make-corpus.sh\n"
+	"uses it).  Afterwards only the relaxed mode of 'wodanc fuzz IMAGE'\n"
+	"accepts the image: 'wodanc check' reports every sealed unit as a\n"
+	"bad CRC.  -F is required because the original trailers are lost;\n"
+	"work on a copy.\n"
+	"\n"
 	"Options of --ops:\n"
 	"  --ops N           operations to run (required)\n"
 	"  --seed S          random seed, a number (default 1)\n"
@@ -67,18 +78,22 @@ static const char fuzz_help[] =
 	"  --key-size N      key size (default: drawn from the seed)\n"
 	"  --blocks N        device size in blocks (default: drawn)\n"
 	"  --keys N          distinct keys the operations use (default: drawn)\n"
-	"  -F, --force       format DEV even if it holds a wodan image\n"
+	"  -F, --force       format DEV even if it holds a wodan image;\n"
+	"                    with --magic-seal: rewrite IMAGE in place\n"
 	"  -v, --verbose     print the drawn configuration\n"
 	"  -h, --help        show this help\n"
 	"\n"
-	"Exit codes: 0 no mismatch (IMAGE: also a refused image), 1 divergence\n"
-	"(--ops) or IMAGE unreadable, 16 usage error; IMAGE mode aborts\n"
-	"(SIGABRT) on a mismatch.\n"
+	CLI_EXIT_STATUS_HELP
+	"fuzz: 0 no mismatch (IMAGE: also a refused image, and an image that\n"
+	"check finds damaged and open refuses), 1 divergence (--ops), 8\n"
+	"IMAGE or DEV cannot be read or written; IMAGE mode aborts (SIGABRT)\n"
+	"on a mismatch, which is what a fuzzer records as a crash.\n"
 	"\n"
 	"Examples:\n"
 	"  wodanc fuzz crash-1234.img -v\n"
 	"  wodanc fuzz --ops 100000 --seed 7\n"
-	"  wodanc fuzz --ops 5000 --seed 3 --device file:/tmp/f.img -F\n";
+	"  wodanc fuzz --ops 5000 --seed 3 --device file:/tmp/f.img -F\n"
+	"  cp img seed.img && wodanc fuzz --magic-seal seed.img -F\n";
 
 /* ================================================================ image */
 
@@ -131,17 +146,77 @@ static long read_image(const char *path, uint8_t **buf, size_t *cap)
 	return len == (size_t)-1 ? -1 : (long)len;
 }
 
+/* 1 when wodan_check finds the image damaged (problems, or no usable
+ * root) AND wodan_open refuses it, with the options wf_image_run uses
+ * (byte WF_OPTION_BYTE): check and open then agree that the image is bad,
+ * and the run ends like a refused image.  (wf_image_run compares only
+ * whether check *ran*, so it would call a damaged image that open refuses
+ * a mismatch, e.g. a root generation of 2^64-1 that check reports and a
+ * writable open cannot continue from.)  0 otherwise, also when the RAM
+ * copy cannot be made (wf_image_run then says so). */
+static int refused_by_both(const uint8_t *data, size_t len, int verbose)
+{
+	struct wodan_backend *be = NULL;
+	struct wodan_check_report rep;
+	struct wodan_open_opts o;
+	wodan_t *w = NULL;
+	uint64_t dev = len ? (len + 511) / 512 * 512 : 512;
+	unsigned opt = len > WF_OPTION_BYTE ? data[WF_OPTION_BYTE] : 0;
+	unsigned rollback = opt & 2 ? WODAN_OPEN_ROLLBACK : 0;
+	int rc, ro, damaged;
+
+	if (len > WF_IMAGE_MAX || wodan_backend_ram_create(dev, &be))
+		return 0;
+	if (len && be->write(be, 0, data, len)) {
+		wodan_backend_close(be);
+		return 0;
+	}
+	rc = wodan_check(be, WODAN_OPEN_RELAX_MAGIC_CRC | rollback, &rep, NULL,
+			 NULL);
+	damaged = rc == 0 && (rep.n_problems > 0 || !rep.opened);
+	wodan_check_report_free(&rep);
+	if (!damaged) {
+		wodan_backend_close(be);
+		return 0;
+	}
+	memset(&o, 0, sizeof o);
+	o.flags = WODAN_OPEN_RELAX_MAGIC_CRC | WODAN_OPEN_MAGIC_CRC_WRITE |
+		  (opt & 1 ? WODAN_OPEN_FAST_SCAN : 0) | rollback;
+	if (opt & 4)
+		o.cache_bytes = 1;
+	if (opt & 8) {
+		o.flags |= WODAN_OPEN_NO_AUTOFLUSH;
+		o.dirty_bytes = 1;
+	}
+	if (opt & 16)
+		o.max_fanout = 3;
+	ro = wodan_open(be, &o, &w);
+	if (ro == 0) {
+		wodan_abandon(w); /* opens: let the exercise run */
+		wodan_backend_close(be);
+		return 0;
+	}
+	if (verbose)
+		fprintf(stderr, "wodan fuzz: image refused: check found it "
+			"damaged and open failed: %s: %s\n",
+			wodan_strerror(ro), wodan_last_error()->message);
+	wodan_backend_close(be);
+	return 1;
+}
+
 static int image_once(const char *path, int verbose, uint8_t **buf,
 		      size_t *cap)
 {
 	long len = read_image(path, buf, cap);
 
 	if (len < 0)
-		return CLI_EXIT_FAIL;
+		return CLI_EXIT_OPERATIONAL;
+	if (refused_by_both(*buf, (size_t)len, verbose))
+		return CLI_EXIT_OK;
 	if (wf_image_run(*buf, (size_t)len, verbose) < 0) {
 		cli_error("fuzz", path, 0, "cannot make a RAM device of %ld "
 			  "bytes", len);
-		return CLI_EXIT_FAIL;
+		return CLI_EXIT_OPERATIONAL;
 	}
 	return CLI_EXIT_OK;
 }
@@ -192,16 +267,26 @@ static int unit_valid(const uint8_t *u, size_t len)
 	return crc32c(u, len) == 0xffffffffu;
 }
 
-static int magic_seal(const char *path)
+static int magic_seal(const char *path, int force)
 {
 	uint8_t *buf = NULL;
 	size_t cap = 0, sealed = 0;
-	long len = read_image(path, &buf, &cap);
+	long len;
 	uint32_t bs;
 	FILE *f;
 
-	if (len < 0)
+	if (!strcmp(path, "-"))
+		return cli_usage("fuzz", "--magic-seal rewrites a file in "
+				 "place: it cannot read standard input");
+	if (!force) {
+		cli_error("fuzz", path, 0, "--magic-seal rewrites the image in "
+			  "place (its CRC trailers are lost): give -F, on a "
+			  "copy");
 		return CLI_EXIT_FAIL;
+	}
+	len = read_image(path, &buf, &cap);
+	if (len < 0)
+		return CLI_EXIT_OPERATIONAL;
 	if (len < 512) {
 		cli_error("fuzz", path, 0, "shorter than a superblock");
 		free(buf);
@@ -229,12 +314,14 @@ static int magic_seal(const char *path)
 	    fclose(f)) {
 		cli_error("fuzz", path, 0, "cannot rewrite: %s",
 			  strerror(errno));
+		if (f)
+			fclose(f);
 		free(buf);
-		return CLI_EXIT_FAIL;
+		return CLI_EXIT_OPERATIONAL;
 	}
 	free(buf);
 	printf("%s: %zu units sealed with the magic CRC\n", path, sealed);
-	return CLI_EXIT_OK;
+	return cli_finish_stdout("fuzz");
 }
 
 /* ============================================================ op loops */
@@ -872,15 +959,16 @@ static int ops_mode(struct cfg *c, const char *extra)
 	    !(z.got = malloc(65536))) {
 		fprintf(stderr, "wodanc fuzz: out of memory\n");
 		fz_free(&z);
-		return CLI_EXIT_FAIL;
+		return CLI_EXIT_OPERATIONAL;
 	}
 	uint64_t size = z.c.blocks * z.c.bs;
 	if (c->device) {
 		uint64_t g;
-		if (cli_open_backend("fuzz", c->device, WODAN_BACKEND_CREATE,
-				     size, &z.be) < 0) {
+		if ((rc = cli_open_backend("fuzz", c->device,
+					   WODAN_BACKEND_CREATE, size,
+					   &z.be)) < 0) {
 			fz_free(&z);
-			return CLI_EXIT_FAIL;
+			return cli_open_failed("fuzz", c->device, rc);
 		}
 		if (!c->force && cli_probe_image(z.be, &g)) {
 			cli_error("fuzz", c->device, 0, "holds a wodan image; "
@@ -892,7 +980,7 @@ static int ops_mode(struct cfg *c, const char *extra)
 	} else if ((rc = wodan_backend_ram_create(size, &z.be)) < 0) {
 		cli_error("fuzz", "ram", rc, "cannot make a RAM device");
 		fz_free(&z);
-		return CLI_EXIT_FAIL;
+		return cli_exit_code(rc);
 	}
 	memset(&p, 0, sizeof p);
 	p.block_size_bytes = z.c.bs;
@@ -908,7 +996,7 @@ static int ops_mode(struct cfg *c, const char *extra)
 			  "failed", z.c.bs, z.c.ks,
 			  (unsigned long long)z.c.blocks);
 		fz_free(&z);
-		return CLI_EXIT_FAIL;
+		return cli_exit_code(rc);
 	}
 	z.o.flags = WODAN_OPEN_NO_AUTOFLUSH * (unsigned)z.c.no_autoflush;
 	if (z.c.magic)
@@ -963,7 +1051,8 @@ static int ops_mode(struct cfg *c, const char *extra)
 		       (unsigned long long)z.auto_flushes,
 		       (unsigned long long)z.out_of_space);
 	fz_free(&z);
-	return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+	rc = cli_finish_stdout("fuzz");
+	return failed ? CLI_EXIT_FAIL : rc;
 }
 
 /* ============================================================== entry */
@@ -1057,7 +1146,9 @@ int cmd_fuzz(int argc, char **argv)
 		case OPT_SEAL: seal = optarg; break;
 		case 'F': c.force = 1; strcat(extra, " -F"); break;
 		case 'v': c.verbose = 1; break;
-		case 'h': fputs(fuzz_help, stdout); return CLI_EXIT_OK;
+		case 'h':
+			fputs(fuzz_help, stdout);
+			return cli_finish_stdout("fuzz");
 		default: return cli_getopt_error("fuzz", ch, argv);
 		}
 	}
@@ -1065,7 +1156,7 @@ int cmd_fuzz(int argc, char **argv)
 		if (optind < argc || have_ops)
 			return cli_usage("fuzz", "--magic-seal takes one IMAGE "
 					 "and no other mode");
-		return magic_seal(seal);
+		return magic_seal(seal, c.force);
 	}
 	if (have_ops) {
 		if (optind < argc)

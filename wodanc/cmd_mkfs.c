@@ -1,6 +1,9 @@
 /*
  * cmd_mkfs.c -- `wodanc mkfs DEVICE`: format a device or file as an empty
- * wodan image (wodan_mkfs), refusing to overwrite an image without -F.
+ * wodan image (wodan_mkfs).  Without -F it refuses a target that holds
+ * anything: a wodan image, a signature libblkid knows (file system,
+ * partition table, ...), or a regular file with data in its first MiB.  It
+ * also refuses a geometry too small to take a first record and its flush.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -19,8 +22,20 @@ static const char mkfs_help[] =
 	"(a file gets holes punched; a device that cannot discard is not an\n"
 	"error), telling the device that the old contents are unused.\n"
 	"\n"
+	"Without -F, mkfs refuses a DEVICE that already holds something: a\n"
+	"wodan image, anything libblkid recognises (a file system, a partition\n"
+	"table, RAID or swap signatures; as mkfs.xfs and mke2fs do), or, for a\n"
+	"regular file, any non-zero byte in its first MiB.  The message names\n"
+	"what was found.  An empty or all-zero file needs no -F.\n"
+	"\n"
+	"The image needs at least 3 blocks (the superblock, the root, and a\n"
+	"free block for the next root), so --size must be at least 3 times\n"
+	"the block size (768K with the default 256K blocks); a smaller image\n"
+	"could not take a single record.\n"
+	"\n"
 	"Options:\n"
-	"  --block-size N   block size in bytes, 512 .. 64M, a multiple of 512\n"
+	"  -b, --block-size N\n"
+	"                   block size in bytes, 512 .. 64M, a multiple of 512\n"
 	"                   (of 4096 from 4096 up); K/M/G suffixes are powers of\n"
 	"                   1024 (default 262144 = 256K)\n"
 	"  --key-size N     key size in bytes, 1 .. 255 (default 20)\n"
@@ -39,22 +54,27 @@ static const char mkfs_help[] =
 	"  --no-discard     do not discard the device before formatting\n"
 	"                   (default: discard)\n"
 	"  -n, --dry-run    print the geometry that would be made; write nothing\n"
-	"  -F, --force      overwrite an existing wodan image (default: refuse)\n"
-	"  --json           print the summary as one JSON object\n"
+	"  -F, --force      overwrite whatever DEVICE holds (a wodan image, a\n"
+	"                   file system, a partition table, data)\n"
+	"                   (default: refuse)\n"
+	"  -q, --quiet      print nothing when formatting succeeds\n"
+	"  --json           print the summary as one JSON object; on failure\n"
+	"                   one object {\"error\": {...}} instead\n"
 	"  -h, --help       show this help\n"
 	"\n"
-	"Exit codes: 0 formatted (or dry run done), 1 failed (device missing\n"
-	"or too small, existing image without -F, invalid geometry, I/O\n"
-	"error), 16 usage error.\n"
+	CLI_EXIT_STATUS_HELP
+	"mkfs: 1 when it refuses (DEVICE holds data, too small, invalid\n"
+	"geometry), 8 when DEVICE cannot be opened or written.\n"
 	"\n"
-	"Example:\n"
-	"  wodanc mkfs img --size 64M --block-size 4K --key-size 32\n";
+	"Examples:\n"
+	"  wodanc mkfs img --size 64M --block-size 4K --key-size 32\n"
+	"  wodanc mkfs -q -b 64K --size 1G img\n";
 
-enum { OPT_BS = 256, OPT_KS, OPT_SIZE, OPT_NO_TOMB, OPT_JSON,
+enum { OPT_KS = 256, OPT_SIZE, OPT_NO_TOMB, OPT_JSON,
 	OPT_NO_DISCARD, OPT_JOURNAL };
 
 static const struct option mkfs_opts[] = {
-	{ "block-size", required_argument, NULL, OPT_BS },
+	{ "block-size", required_argument, NULL, 'b' },
 	{ "key-size", required_argument, NULL, OPT_KS },
 	{ "size", required_argument, NULL, OPT_SIZE },
 	{ "no-tombstones", no_argument, NULL, OPT_NO_TOMB },
@@ -62,6 +82,7 @@ static const struct option mkfs_opts[] = {
 	{ "journal", no_argument, NULL, OPT_JOURNAL },
 	{ "dry-run", no_argument, NULL, 'n' },
 	{ "force", no_argument, NULL, 'F' },
+	{ "quiet", no_argument, NULL, 'q' },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
@@ -71,6 +92,7 @@ static const struct option mkfs_opts[] = {
 struct mkfs_result {
 	const char *dev;
 	int dry_run, existing_image, have_info;
+	char foreign[256];            /* dry run: what else DEVICE holds */
 	uint32_t bs, ks, max_value;
 	uint64_t blocks;
 	int tombstones;
@@ -129,8 +151,13 @@ static void print_result(const struct mkfs_result *r, int json)
 		cj_u64(&j, "max_value_bytes", r->max_value);
 		cj_bool(&j, "tombstones", r->tombstones);
 		cj_bool(&j, "journal", r->journal);
-		if (r->dry_run)
+		if (r->dry_run) {
 			cj_bool(&j, "existing_image", r->existing_image);
+			if (r->foreign[0])
+				cj_str(&j, "existing_data", r->foreign);
+			else
+				cj_null(&j, "existing_data");
+		}
 		if (r->have_info) {
 			cj_u64(&j, "incompat_flags", r->info.incompat_flags);
 			cj_str(&j, "fsid", fsid);
@@ -156,12 +183,63 @@ static void print_result(const struct mkfs_result *r, int json)
 	if (r->dry_run && r->existing_image)
 		printf("  note: DEVICE holds a wodan image; -F is needed to "
 		       "overwrite it\n");
+	if (r->dry_run && r->foreign[0])
+		printf("  note: DEVICE %s; -F is needed to overwrite it\n",
+		       r->foreign);
 	if (r->have_info) {
 		printf("  fsid:            %s\n", fsid);
 		printf("  generation:      %llu (root at block %llu)\n",
 		       (unsigned long long)r->info.generation,
 		       (unsigned long long)r->info.root_block);
 	}
+}
+
+/* Fewest blocks an image needs to take a first record and flush it: the
+ * superblock (block 0), the root mkfs writes, and one free block for the
+ * root the first flush writes (copy-on-write never overwrites the durable
+ * root).  The same for every block size and for journal images. */
+#define MIN_BLOCKS 3u
+
+/* Refuse a geometry of `blocks` blocks (from `dev_bytes` bytes) that is
+ * too small; returns 0 or the exit code after a message naming the
+ * smallest size that works. */
+static int check_min_size(const struct mkfs_result *r, uint64_t dev_bytes,
+			  const char *what)
+{
+	char hs[32], ms[32];
+
+	if (dev_bytes / r->bs >= MIN_BLOCKS)
+		return 0;
+	cli_human_size(dev_bytes, hs, sizeof hs);
+	cli_human_size((uint64_t)MIN_BLOCKS * r->bs, ms, sizeof ms);
+	cli_error("mkfs", r->dev, 0, "%s %s (%llu bytes) is only %llu "
+		  "block%s of %u bytes: too small to take a single record and "
+		  "flush it; the smallest image with this block size is %u "
+		  "blocks, --size %llu (%s)", what, hs,
+		  (unsigned long long)dev_bytes,
+		  (unsigned long long)(dev_bytes / r->bs),
+		  dev_bytes / r->bs == 1 ? "" : "s", r->bs, MIN_BLOCKS,
+		  (unsigned long long)MIN_BLOCKS * r->bs, ms);
+	return CLI_EXIT_FAIL;
+}
+
+/* Look for what DEVICE holds besides nothing: a wodan image (its
+ * generation in *gen, 0 when unknown) or foreign data (described in
+ * r->foreign).  be is DEVICE opened read-only.  Returns 0 (nothing), 1
+ * (wodan image), 2 (foreign data) or -1 (cannot read; message printed). */
+static int probe_target(struct mkfs_result *r, struct wodan_backend *be,
+			uint64_t *gen)
+{
+	int rc;
+
+	r->foreign[0] = 0;
+	if (cli_probe_image(be, gen))
+		return 1;
+	rc = cli_probe_foreign("mkfs", cli_device_path(r->dev), r->foreign,
+			       sizeof r->foreign);
+	if (rc < 0)
+		return -1;
+	return rc ? 2 : 0;
 }
 
 /* Dry run: compute and validate the geometry without writing.  be may be
@@ -182,15 +260,15 @@ static int dry_run(struct mkfs_result *r, struct wodan_backend *be,
 				  r->bs, be->io_size_bytes);
 			return CLI_EXIT_FAIL;
 		}
-		r->existing_image = cli_probe_image(be, &gen);
+		rc = probe_target(r, be, &gen);
+		if (rc < 0)
+			return CLI_EXIT_OPERATIONAL;
+		r->existing_image = rc == 1;
 	}
 	r->blocks = dev_bytes / r->bs;
-	if (r->blocks < 2) {
-		cli_error("mkfs", r->dev, 0, "device too small: %llu bytes "
-			  "hold fewer than 2 blocks of %u bytes",
-			  (unsigned long long)dev_bytes, r->bs);
-		return CLI_EXIT_FAIL;
-	}
+	rc = check_min_size(r, dev_bytes, size_bytes ? "image size" : "device size");
+	if (rc)
+		return rc;
 	rc = trial_geometry(r->bs, r->ks, r->tombstones);
 	if (rc < 0) {
 		cli_error("mkfs", r->dev, rc, "block size %u with key size %u "
@@ -204,21 +282,31 @@ static int dry_run(struct mkfs_result *r, struct wodan_backend *be,
 
 /* Format: probe, refuse without -F, mkfs, mount once for the summary. */
 static int do_mkfs(struct mkfs_result *r, int missing, uint64_t size_bytes,
-		   int force, int json)
+		   int force, int json, int quiet)
 {
 	struct wodan_backend *be = NULL;
 	struct wodan_mkfs_params p;
 	wodan_t *w = NULL;
 	const char *path = cli_device_path(r->dev);
-	int rc;
+	int rc, ex = CLI_EXIT_FAIL;
 
 	if (!missing) {
 		uint64_t gen;
-		if (cli_open_backend("mkfs", r->dev, WODAN_BACKEND_RDONLY, 0,
-				     &be) < 0)
-			return CLI_EXIT_FAIL;
-		if (cli_probe_image(be, &gen) && !force) {
+		rc = cli_open_backend("mkfs", r->dev, WODAN_BACKEND_RDONLY, 0,
+				      &be);
+		if (rc < 0)
+			return cli_open_failed("mkfs", r->dev, rc);
+		if (!size_bytes &&
+		    (rc = check_min_size(r, be->size_bytes, "device size"))) {
 			wodan_backend_close(be);
+			return rc;
+		}
+		rc = force ? 0 : probe_target(r, be, &gen);
+		wodan_backend_close(be);
+		be = NULL;
+		if (rc < 0)
+			return CLI_EXIT_OPERATIONAL;
+		if (rc == 1) {
 			if (gen)
 				cli_error("mkfs", r->dev, 0, "already holds a wodan "
 					  "image (generation %llu); use -F "
@@ -230,13 +318,21 @@ static int do_mkfs(struct mkfs_result *r, int missing, uint64_t size_bytes,
 					  "overwrite it");
 			return CLI_EXIT_FAIL;
 		}
-		wodan_backend_close(be);
-		be = NULL;
+		if (rc == 2) {
+			cli_error("mkfs", r->dev, 0, "%s; use -F (--force) to "
+				  "overwrite it", r->foreign);
+			return CLI_EXIT_FAIL;
+		}
 	}
-	if (cli_open_backend("mkfs", r->dev,
-			     size_bytes ? WODAN_BACKEND_CREATE : 0, size_bytes,
-			     &be) < 0)
-		return CLI_EXIT_FAIL;
+	rc = cli_open_backend("mkfs", r->dev,
+			      size_bytes ? WODAN_BACKEND_CREATE : 0, size_bytes,
+			      &be);
+	if (rc < 0) {
+		ex = cli_open_failed("mkfs", r->dev, rc);
+		if (missing && path)
+			unlink(path);
+		return ex;
+	}
 	memset(&p, 0, sizeof p);
 	p.block_size_bytes = r->bs;
 	p.key_size_bytes = r->ks;
@@ -249,6 +345,7 @@ static int do_mkfs(struct mkfs_result *r, int missing, uint64_t size_bytes,
 		cli_error("mkfs", r->dev, rc, "cannot format (block size %u, "
 			  "key size %u, %llu bytes)", r->bs, r->ks,
 			  (unsigned long long)be->size_bytes);
+		ex = cli_exit_code(rc);
 		goto fail;
 	}
 	/* read-only: a writable open of a journal image would write a root */
@@ -256,6 +353,7 @@ static int do_mkfs(struct mkfs_result *r, int missing, uint64_t size_bytes,
 	rc = wodan_open(be, &ro, &w);
 	if (rc < 0) {
 		cli_error("mkfs", r->dev, rc, "the new image does not mount");
+		ex = cli_exit_code(rc);
 		goto fail;
 	}
 	wodan_get_info(w, &r->info);
@@ -263,6 +361,7 @@ static int do_mkfs(struct mkfs_result *r, int missing, uint64_t size_bytes,
 	rc = wodan_close(w);
 	if (rc < 0) {
 		cli_error("mkfs", r->dev, rc, "closing the new image failed");
+		ex = cli_exit_code(rc);
 		goto fail;
 	}
 	wodan_backend_close(be);
@@ -270,13 +369,14 @@ static int do_mkfs(struct mkfs_result *r, int missing, uint64_t size_bytes,
 	r->max_value = r->info.max_value_bytes;
 	r->tombstones = r->info.tombstones;
 	r->journal = (r->info.incompat_flags & 0x10u) != 0;
-	print_result(r, json);
+	if (json || !quiet)
+		print_result(r, json);
 	return CLI_EXIT_OK;
 fail:
 	wodan_backend_close(be);
 	if (missing && path)
 		unlink(path); /* do not leave a half-made new file behind */
-	return CLI_EXIT_FAIL;
+	return ex;
 }
 
 /* wodanc mkfs DEVICE [OPTIONS] */
@@ -285,7 +385,7 @@ int cmd_mkfs(int argc, char **argv)
 	struct mkfs_result r;
 	struct wodan_backend *be = NULL;
 	uint64_t v, size_bytes = 0;
-	int c, json = 0, force = 0, dry = 0, missing, rc;
+	int c, json = 0, force = 0, dry = 0, quiet = 0, missing, rc;
 
 	memset(&r, 0, sizeof r);
 	r.bs = WODAN_DEFAULT_BLOCK_SIZE;
@@ -293,9 +393,9 @@ int cmd_mkfs(int argc, char **argv)
 	r.tombstones = 1;
 	r.discard = 1;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, ":nFh", mkfs_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":b:nFqh", mkfs_opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_BS:
+		case 'b':
 			if (cli_parse_size(optarg, &v) < 0 ||
 			    cli_check_block_size(v) < 0)
 				return cli_usage("mkfs", "invalid --block-size "
@@ -323,8 +423,11 @@ int cmd_mkfs(int argc, char **argv)
 		case OPT_JOURNAL: r.journal = 1; break;
 		case 'n': dry = 1; break;
 		case 'F': force = 1; break;
+		case 'q': quiet = 1; break;
 		case OPT_JSON: json = 1; break;
-		case 'h': fputs(mkfs_help, stdout); return CLI_EXIT_OK;
+		case 'h':
+			fputs(mkfs_help, stdout);
+			return cli_finish_stdout("mkfs");
 		default: return cli_getopt_error("mkfs", c, argv);
 		}
 	}
@@ -333,26 +436,27 @@ int cmd_mkfs(int argc, char **argv)
 	if (optind + 1 < argc)
 		return cli_usage("mkfs", "unexpected argument '%s'",
 				 argv[optind + 1]);
+	if (json)
+		cli_json_errors(1);
 	r.dev = argv[optind];
 	r.dry_run = dry;
 	missing = cli_device_missing(r.dev);
 	if (missing && !size_bytes) {
-		cli_error("mkfs", r.dev, 0, "no such file; give --size BYTES "
-			  "to create it");
-		return CLI_EXIT_FAIL;
+		cli_error("mkfs", r.dev, 0, "No such file or directory; give "
+			  "--size BYTES to create it");
+		rc = CLI_EXIT_OPERATIONAL;
+	} else if (size_bytes && (rc = check_min_size(&r, size_bytes,
+						      "image size"))) {
+		;
+	} else if (!dry) {
+		rc = do_mkfs(&r, missing, size_bytes, force, json, quiet);
+	} else if (!missing && (rc = cli_open_backend("mkfs", r.dev,
+				WODAN_BACKEND_RDONLY, 0, &be)) < 0) {
+		rc = cli_open_failed("mkfs", r.dev, rc);
+	} else {
+		rc = dry_run(&r, be, size_bytes, json);
+		wodan_backend_close(be);
 	}
-	if (size_bytes && size_bytes / r.bs < 2) {
-		cli_error("mkfs", r.dev, 0, "--size %llu holds fewer than 2 "
-			  "blocks of %u bytes", (unsigned long long)size_bytes,
-			  r.bs);
-		return CLI_EXIT_FAIL;
-	}
-	if (!dry)
-		return do_mkfs(&r, missing, size_bytes, force, json);
-	if (!missing && cli_open_backend("mkfs", r.dev, WODAN_BACKEND_RDONLY,
-					 0, &be) < 0)
-		return CLI_EXIT_FAIL;
-	rc = dry_run(&r, be, size_bytes, json);
-	wodan_backend_close(be);
-	return rc;
+	c = cli_finish_stdout("mkfs");
+	return rc ? rc : c;
 }

@@ -70,9 +70,16 @@ static void usage(FILE *f)
 		"  wodanc mkfs direct:/dev/sdb --block-size 256K\n"
 		"  wodanc --plugin ./mydev.so check mydev:/some/where\n"
 		"\n"
-		"Exit codes: 0 success, 1 the operation failed, 16 usage error;\n"
-		"check follows fsck: 0 clean, 4 problems found, 8 operational\n"
-		"error, 16 usage error.\n");
+		"Exit status (the same for every command):\n"
+		"   0  done (check: the image is clean)\n"
+		"   1  the operation failed (refused, a key not found, out of\n"
+		"      space, a malformed dump, a fuzz divergence, ...)\n"
+		"   4  problems found: the image is damaged (bad CRC, broken\n"
+		"      tree rule, truncated image)\n"
+		"   8  operational error: could not run (no such device, holds no\n"
+		"      wodan image, I/O error, device locked, out of memory,\n"
+		"      cannot write the output)\n"
+		"  16  usage error (bad command line)\n");
 }
 
 /* Run a command that is not available yet. */
