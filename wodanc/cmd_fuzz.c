@@ -146,14 +146,16 @@ static long read_image(const char *path, uint8_t **buf, size_t *cap)
 	return len == (size_t)-1 ? -1 : (long)len;
 }
 
-/* 1 when wodan_check finds the image damaged (problems, or no usable
- * root) AND wodan_open refuses it, with the options wf_image_run uses
- * (byte WF_OPTION_BYTE): check and open then agree that the image is bad,
- * and the run ends like a refused image.  (wf_image_run compares only
- * whether check *ran*, so it would call a damaged image that open refuses
- * a mismatch, e.g. a root generation of 2^64-1 that check reports and a
- * writable open cannot continue from.)  0 otherwise, also when the RAM
- * copy cannot be made (wf_image_run then says so). */
+/* 1 when wodan_check finds the image damaged (it returns 1, or lists
+ * problems, or finds no usable root) AND wodan_open refuses it, with the
+ * options wf_image_run uses (byte WF_OPTION_BYTE): check and open then
+ * agree that the image is bad, and the run ends like a refused image
+ * instead of an abort, e.g. on a root generation of 2^64-1 that check
+ * reports and a writable open cannot continue from.  (wf_image_run
+ * compares check's return value with open's, so it relies on check
+ * returning non-zero whenever it lists a problem; this does not.)  0
+ * otherwise, also when the RAM copy cannot be made (wf_image_run then
+ * says so). */
 static int refused_by_both(const uint8_t *data, size_t len, int verbose)
 {
 	struct wodan_backend *be = NULL;
@@ -173,7 +175,7 @@ static int refused_by_both(const uint8_t *data, size_t len, int verbose)
 	}
 	rc = wodan_check(be, WODAN_OPEN_RELAX_MAGIC_CRC | rollback, &rep, NULL,
 			 NULL);
-	damaged = rc == 0 && (rep.n_problems > 0 || !rep.opened);
+	damaged = rc > 0 || (rc == 0 && (rep.n_problems > 0 || !rep.opened));
 	wodan_check_report_free(&rep);
 	if (!damaged) {
 		wodan_backend_close(be);
