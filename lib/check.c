@@ -69,6 +69,18 @@ static int check_locked(struct wodan_backend *be, unsigned flags,
 	} else {
 		rep->generation = gen;
 		rep->root_block = L;
+		if (gen >= WD_GEN_LIMIT) {
+			/* a writable open refuses this root (mount.c): the
+			 * next generations would wrap to a preroot's 0 */
+			wd_err_block(WODAN_E_CORRUPT, L, "root generation %llu "
+				     "at block %llu is too large to continue "
+				     "(limit %llu): a writable open refuses "
+				     "it; open read-only",
+				     (unsigned long long)gen,
+				     (unsigned long long)L,
+				     (unsigned long long)WD_GEN_LIMIT);
+			wd_report_problem(rep, L, WODAN_E_CORRUPT);
+		}
 		struct wd_walk_report wr = { rep, progress, progress_arg, 0, 0 };
 		r = wd_mount_root(w, L, 0, &wr);
 		if (r < 0 && r != WODAN_E_IO_READ && r != WODAN_E_NOMEM) {

@@ -10,6 +10,7 @@
 #include "handle.h"
 #include "journal.h"
 #include "keys.h"
+#include "mount.h"
 #include "tree.h"
 #include <stdio.h>
 
@@ -456,7 +457,7 @@ int wd_journal_open(struct wodan *w, uint64_t *commits)
 	struct wd_journal *j = &w->j;
 	*commits = 0;
 	if (!(w->g.incompat & WD_FLAG_JOURNAL))
-		return 0;
+		return (w->flags & WODAN_OPEN_READONLY) ? 0 : wd_mount_scrub(w);
 	j->on = 1;
 	j->root_gen = w->gen;
 	j->last = w->root_addr;
@@ -472,6 +473,11 @@ int wd_journal_open(struct wodan *w, uint64_t *commits)
 	w->dirty_hard = hard;
 	w->st.journal_replayed_commits = *commits;
 	if (r || (w->flags & WODAN_OPEN_READONLY))
+		return r;
+	/* what an interrupted writer left torn after the chain must not be
+	 * completed by a torn write of ours (mount.h) */
+	r = wd_mount_scrub(w);
+	if (r)
 		return r;
 	/* start this handle's epoch: a root of our own, so that no record
 	 * left by an earlier handle can ever continue our chain */

@@ -106,10 +106,12 @@ int wd_commit(struct wodan *w);
 int wd_checkpoint(struct wodan *w);
 /* At open, after the validation walk: find and apply the epoch's committed
  * records (J1, J2; two passes, one block of memory), marking their blocks
- * used.  On a writable handle, then
- * checkpoint (new epoch).  *commits = commits applied.  Errors: read
- * errors, WODAN_E_NOMEM, WODAN_E_NEEDS_FLUSH when replaying needs more
- * blocks than are free, and checkpoint errors. */
+ * used.  On a writable handle, then scrub what an interrupted writer left
+ * torn (wd_mount_scrub, also on images without the journal, where this is
+ * all it does) and checkpoint (new epoch).  *commits = commits applied.
+ * Errors: read errors, WODAN_E_NOMEM, WODAN_E_NEEDS_FLUSH when replaying
+ * needs more blocks than are free, scrub errors (IO_WRITE, IO_BARRIER) and
+ * checkpoint errors. */
 int wd_journal_open(struct wodan *w, uint64_t *commits);
 /* Release the journal's memory (close). */
 void wd_journal_free(struct wodan *w);

@@ -341,3 +341,71 @@ int wd_mount_root(struct wodan *w, uint64_t L, int fast_scan,
 	w->sm.cursor = L + 1 >= w->g.lsize ? 1 : L + 1;
 	return 0;
 }
+
+static int all_zero(const uint8_t *b, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (b[i])
+			return 0;
+	return 1;
+}
+
+int wd_mount_scrub(struct wodan *w)
+{
+	uint64_t g0 = w->gen, top = 0, L = w->root_addr;
+	uint64_t *scrub = NULL;
+	size_t n = 0, cap = 0;
+	int r = 0;
+	for (uint64_t left = w->sm.free_count; left; left--) {
+		L = wd_sm_next_free(&w->sm, L);
+		if (!L)
+			break;
+		int v = wd_read_block_raw(w, L, w->blk);
+		if (v == 0) /* a CRC mismatch may be transient: once more */
+			v = wd_read_block_raw(w, L, w->blk);
+		if (v < 0) {
+			/* an unreadable free block: nothing to learn there */
+			wd_err_clear();
+			break;
+		}
+		const uint8_t *b = w->blk;
+		uint64_t gen = wd_le64(b + 1);
+		int ours = b[0] >= 1 && b[0] <= WD_TYPE_JOURNAL &&
+			   !memcmp(b + 9, w->g.fsid, 16) && gen > g0 &&
+			   gen < WD_GEN_LIMIT;
+		if (ours && gen > top)
+			top = gen;
+		if (v == 1 && ours)
+			continue; /* a whole block of the interrupted writes */
+		if (v == 1)
+			break;    /* older than the tree: their end */
+		/* torn, garbage or never written: scrub it unless zero */
+		if (!all_zero(b, w->g.bs)) {
+			if (n == cap) {
+				size_t nc = cap ? cap * 2 : 8;
+				uint64_t *q = realloc(scrub, nc * sizeof *q);
+				if (!q) {
+					free(scrub);
+					return WODAN_E_NOMEM;
+				}
+				scrub = q;
+				cap = nc;
+			}
+			scrub[n++] = L;
+		}
+		if (!ours)
+			break;
+	}
+	if (top >= w->next_gen)
+		w->next_gen = top + 1;
+	if (n) {
+		memset(w->blk, 0, w->g.bs);
+		for (size_t i = 0; i < n && !r; i++)
+			r = wd_write_block(w, scrub[i], w->blk);
+		if (!r)
+			r = wd_barrier(w);
+	}
+	free(scrub);
+	return r;
+}
+

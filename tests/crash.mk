@@ -10,8 +10,7 @@
 # double-fault cuts on fresh random workloads, WODAN_CRASH_SOAK cuts
 # (default 1000000, about 4 minutes on one core of a plain build), printing
 # progress, the count and the replay id of every failure (replay one with
-# WODAN_CRASH_REPLAY=ID ./tests/test_crash).  SOAK_SEED=N fixes the seed;
-# WODAN_STRICT=1 also counts the known library bugs as failures.
+# WODAN_CRASH_REPLAY=ID ./tests/test_crash).  SOAK_SEED=N fixes the seed.
 check_PROGRAMS += tests/test_crash tests/test_bitflip tests/test_journal
 noinst_HEADERS += tests/fault_backend.h
 tests_test_crash_SOURCES = tests/test_crash.c tests/fault_backend.c \
