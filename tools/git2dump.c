@@ -9,8 +9,13 @@
  * content.  git lists the objects sorted by id, so the records ascend.
  * Objects whose value (1 + size) exceeds --max-value (default 65535) are
  * counted and skipped.  A summary goes to stderr.  Exit 0 on success, 1 on
- * any failure (the output is then removed, or left without a trailer when it
- * is stdout, so it never passes for a complete dump).
+ * any failure.  FILE is written through ../wodanc/safeout.h: a new or
+ * regular FILE is written as a temporary file in its directory and renamed
+ * over FILE only when the dump is complete and synced, so a failure (or
+ * SIGINT/SIGTERM) leaves an existing FILE byte-identical and removes only
+ * the temporary file; a device or FIFO is written straight through.  On
+ * stdout a failed dump is left without a trailer, so it never passes for a
+ * complete dump.
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -31,6 +36,7 @@
 #include "wodan.h"
 #include "wodan_dump.h"
 #include "gitobj.h"
+#include "../wodanc/safeout.h"
 
 static const char *prog = "wodan-git2dump";
 
@@ -43,7 +49,9 @@ static void usage(FILE *f)
 		"key = 20-byte SHA-1, value = type byte (1 commit, 2 tree, "
 		"3 blob, 4 tag) + content.\n"
 		"  -o, --output FILE   write the dump to FILE (default: "
-		"stdout, not a terminal)\n"
+		"stdout, not a terminal);\n"
+		"                      FILE is replaced only by a complete "
+		"dump\n"
 		"      --max-value N   skip objects whose value (1 + size) "
 		"exceeds N bytes\n"
 		"                      (1..%u, default %u)\n"
@@ -163,11 +171,13 @@ int main(int argc, char **argv)
 	struct wodan_dump_header hdr;
 	struct gitobj_dump_out out = { NULL, 0, 0 };
 	struct gitobj_batch batch;
+	struct safeout so;
+	char msg[512];
 	struct gitobj_entry e;
 	wodan_dump_writer *wr = NULL;
 	uint64_t objects = 0, written = 0, skipped = 0, value_bytes = 0;
 	uint8_t prev[GITOBJ_KEY_SIZE], *val = NULL;
-	int have_prev = 0, warned_order = 0, failed = 1, rc, c;
+	int have_prev = 0, warned_order = 0, failed = 1, so_open = 0, rc, c;
 	pid_t pid = -1;
 	FILE *git = NULL;
 
@@ -217,14 +227,15 @@ int main(int argc, char **argv)
 		outpath = NULL;
 		out.fp = stdout;
 	} else {
-		out.fp = fopen(outpath, "wbe");
-		if (!out.fp) {
-			fprintf(stderr, "%s: %s: %s\n", prog, outpath,
-				strerror(errno));
+		if (safeout_open(&so, outpath, msg, sizeof msg) < 0) {
+			fprintf(stderr, "%s: %s\n", prog, msg);
 			return 1;
 		}
+		so_open = 1;
+		out.fp = so.f;
 	}
 	signal(SIGPIPE, SIG_IGN);  /* a closed output is a write error */
+	safeout_catch_signals();   /* stop cleanly: FILE stays intact */
 
 	if (gitobj_batch_init(&batch, NULL, max_value - 1) < 0 ||
 	    !(val = malloc(max_value))) {
@@ -248,6 +259,16 @@ int main(int argc, char **argv)
 	batch.in = git;
 
 	while ((rc = gitobj_batch_next(&batch, &e)) == 1) {
+		if (safeout_stop_signal) {
+			fprintf(stderr, "%s: interrupted by signal %d%s\n",
+				prog, (int)safeout_stop_signal, outpath ?
+				"; the output file is unchanged" : "");
+			fclose(git);
+			git = NULL;
+			wait_git(pid, 1);
+			pid = -1;
+			goto out;
+		}
 		objects++;
 		if (have_prev && memcmp(prev, e.id, GITOBJ_KEY_SIZE) >= 0 &&
 		    !warned_order) {
@@ -293,7 +314,14 @@ int main(int argc, char **argv)
 	wr = NULL;
 	if (rc < 0)
 		goto werr;
-	if (fflush(out.fp) != 0) {
+	if (outpath) {
+		/* fflush, fsync, rename over FILE, fsync the directory */
+		so_open = 0;
+		if (safeout_commit(&so, msg, sizeof msg) < 0) {
+			fprintf(stderr, "%s: %s\n", prog, msg);
+			goto out;
+		}
+	} else if (fflush(out.fp) != 0) {
 		out.write_errno = errno;
 		rc = WODAN_E_IO_WRITE;
 		goto werr;
@@ -322,14 +350,7 @@ out:
 		wodan_dump_writer_free(wr);
 	gitobj_batch_free(&batch);
 	free(val);
-	if (outpath) {
-		if (fclose(out.fp) != 0 && !failed) {
-			fprintf(stderr, "%s: closing %s: %s\n", prog, outpath,
-				strerror(errno));
-			failed = 1;
-		}
-		if (failed)
-			unlink(outpath);
-	}
+	if (so_open)
+		safeout_abort(&so);   /* removes only our temporary file */
 	return failed ? 1 : 0;
 }
