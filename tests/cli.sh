@@ -11,97 +11,9 @@
 # POSIX sh only (dash, bash, busybox sh); no python needed (used to
 # validate JSON when present).
 
-set -u
-: "${WODANC:?set WODANC to the path of the wodanc binary}"
-top_srcdir=${top_srcdir:-.}
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/wodanc-cli.XXXXXX") || exit 99
-trap 'rm -rf "$T"' EXIT
-trap 'exit 130' INT TERM
-
-pass=0
-fail=0
-BS=4096
-KS=4
-
-# ok DESC / bad DESC: count and print one result line.
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $1"; }
-
-# show FILE: indent a captured output file into the log.
-show() { sed 's/^/    | /' "$1"; }
-
-# run CMD...: run with stdout to $T/out, stderr to $T/err; sets rc.
-run() { "$@" >"$T/out" 2>"$T/err"; rc=$?; }
-
-# expect_rc WANT DESC CMD...: run CMD and compare its exit code.
-expect_rc() {
-	want=$1 desc=$2
-	shift 2
-	run "$@"
-	if [ "$rc" -eq "$want" ]; then
-		ok "$desc"
-	else
-		bad "$desc (exit $rc, wanted $want)"
-		show "$T/err"
-	fi
-}
-
-# expect_fail DESC CMD...: CMD must exit non-zero and say something on
-# stderr.
-expect_fail() {
-	desc=$1
-	shift
-	run "$@"
-	if [ "$rc" -ne 0 ] && [ -s "$T/err" ]; then
-		ok "$desc"
-	else
-		bad "$desc (exit $rc, stderr empty or exit 0)"
-		show "$T/err"
-	fi
-}
-
-# check_that DESC COND...: evaluate a test command.
-check_that() {
-	desc=$1
-	shift
-	if "$@"; then ok "$desc"; else bad "$desc"; fi
-}
-
-# hex2bin HEX: write the bytes spelled by HEX (spaces ignored) to stdout.
-hex2bin() {
-	for h in $(printf '%s' "$1" | sed 's/[^0-9a-fA-F]//g; s/../& /g'); do
-		# shellcheck disable=SC2059
-		printf "\\$(printf '%03o' "0x$h")"
-	done
-}
-
-# bytes N...: write the bytes with decimal values N... to stdout.
-bytes() {
-	for b in "$@"; do
-		# shellcheck disable=SC2059
-		printf "\\$(printf '%03o' "$b")"
-	done
-}
-
-# json_ok FILE: true when FILE holds valid JSON (or python3 is missing).
-have_python=no
-command -v python3 >/dev/null 2>&1 && have_python=yes
-json_ok() {
-	[ "$have_python" = no ] && return 0
-	python3 -c 'import json,sys; json.load(sys.stdin)' <"$1"
-}
-
-# json_int FILE KEY: the integer value of "KEY" in a one-line JSON object.
-json_int() {
-	sed -n "s/.*\"$2\": *\([0-9][0-9]*\).*/\1/p" "$1"
-}
-
-# mkimg PATH: a fresh image with the test geometry.
-mkimg() {
-	"$WODANC" mkfs "$1" --size 8M --block-size $BS --key-size $KS \
-		>/dev/null 2>"$T/mkimg.err"
-}
+# ok, bad, show, run, expect_rc, expect_fail, check_that, hex2bin, bytes,
+# json_ok, json_int, mkimg; $T, $BS, $KS
+. "${top_srcdir:-.}/tests/clilib.sh"
 
 # ---------------------------------------------------------- CRC32C in sh
 # Table-driven CRC32C (Castagnoli, reflected 0x82F63B78); $crc is the
@@ -469,5 +381,4 @@ check_that "journal and plain images hold the same number of keys" \
 check_that "journal and plain images dump the same bytes of records" \
 	[ "$(wc -c <"$T/J.cbor")" = "$(wc -c <"$T/NJ.cbor")" ]
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -116,6 +116,13 @@ check_that "the FIFO is still a FIFO" [ -p "$T/fifo" ]
 "$WODANC" dump "$T/big.img" >/dev/full 2>"$T/err"
 rc=$?
 check_that "dump >/dev/full exits 8 (exit $rc)" [ "$rc" -eq 8 ]
+expect_rc 8 "dump -o a directory -> 8" "$WODANC" dump "$T/big.img" -o "$T"
+mkdir "$T/ro"
+chmod 555 "$T/ro"
+if [ "$(id -u)" != 0 ]; then
+	expect_rc 8 "dump -o into a read-only directory -> 8" \
+		"$WODANC" dump "$T/big.img" -o "$T/ro/x.cbor"
+fi
 expect_rc 16 "dump --json without -o -> 16" \
 	"$WODANC" dump "$T/big.img" --json
 expect_rc 16 "dump --format xml -> 16" \
@@ -371,6 +378,15 @@ check_that "text dump of a range has 4 records and end records=4" \
 "$WODANC" restore "$T/t2.img" --format cbor -i "$T/T.txt" >/dev/null \
 	2>"$T/err"
 check_that "--format cbor refuses a text dump" [ $? -eq 1 ]
+
+# on a journal image the generation reported is the image's after close
+mkimg "$T/j.img" --journal
+expect_rc 0 "restore into a journal image" \
+	"$WODANC" restore "$T/j.img" -i "$T/g64.txt" --json
+G=$(json_int "$T/out" generation)
+"$WODANC" dump "$T/j.img" --format text >"$T/j.txt" 2>/dev/null
+check_that "journal image: the reported generation $G is the image's" \
+	grep -q "generation=$G " "$T/j.txt"
 
 # a pipeline that drops records ends with a bare "end" (the help's example)
 mkimg "$T/t4.img" --no-tombstones

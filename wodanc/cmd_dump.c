@@ -64,9 +64,10 @@ static const char dump_help[] =
 	"dump cleanly (FILE unchanged, exit 1).\n"
 	"\n"
 	CLI_EXIT_STATUS_HELP
-	"dump: 1 interrupted or a bad output path; 4 the image is damaged (try\n"
-	"--rollback); 8 cannot read the image or write the output; 16 also\n"
-	"for a bad --from/--to key and for FILE being DEVICE.\n"
+	"dump: 1 interrupted; 4 the image is damaged (try --rollback); 8\n"
+	"cannot read the image, cannot create or write FILE (a directory, no\n"
+	"permission, disk full); 16 also for a bad --from/--to key and for\n"
+	"FILE being DEVICE.\n"
 	"\n"
 	"Examples:\n"
 	"  wodanc dump img -o backup.cbor\n"
@@ -323,7 +324,7 @@ int cmd_dump(int argc, char **argv)
 	safeout_catch_signals();
 	if (safeout_open(&out, out_path, msg, sizeof msg) < 0) {
 		cli_error("dump", dev, 0, "%s", msg);
-		ex = CLI_EXIT_FAIL;
+		ex = CLI_EXIT_OPERATIONAL;
 		goto out;
 	}
 	out_open = 1;

@@ -239,11 +239,14 @@ static int format_for_dump(const struct restore_args *a,
 	return CLI_EXIT_OK;
 }
 
-/* Flush; on success every applied record is durable.  0 or the error. */
-static int flush_now(wodan_t *w, struct outcome *o)
+/* Flush (final: a checkpoint, so that on a journal image the close that
+ * follows has nothing left to write and the generation reported is the
+ * image's); on success every applied record is durable.  0 or the
+ * error. */
+static int flush_now(wodan_t *w, struct outcome *o, int final)
 {
 	uint64_t gen = 0;
-	int r = wodan_flush(w, &gen);
+	int r = final ? wodan_checkpoint(w, &gen) : wodan_flush(w, &gen);
 
 	if (r == 0) {
 		o->durable = o->applied;
@@ -278,7 +281,7 @@ static int apply(wodan_t *w, const struct wodan_info *info,
 				 "flushes", MAX_FLUSHES_PER_RECORD);
 			return WODAN_E_OUT_OF_SPACE;
 		}
-		r = flush_now(w, o);
+		r = flush_now(w, o, 0);
 		if (r)
 			break;
 	}
@@ -475,7 +478,7 @@ static int restore_into(const struct restore_args *a, struct source *s)
 	cli_progress_end(&prog);
 	o.interrupted = (int)safeout_stop_signal;
 	/* make every record applied durable, whatever stopped us */
-	rc = flush_now(w, &o);
+	rc = flush_now(w, &o, 1);
 	if (rc < 0 && !o.code) {
 		const struct wodan_error_detail *d = wodan_last_error();
 		o.code = rc;
