@@ -436,6 +436,9 @@ hostile unknownfield 1 "$H colour=blue\nend records=0\n"
 hostile version2 1 "wodan-dump-text 2 key_size=4 tombstones=1\n"
 hostile keysize0 1 "wodan-dump-text 1 key_size=0 tombstones=1\n"
 hostile headerlong 1 "$H $long\n"
+hostile headerspaces 1 "wodan-dump-text  1 key_size=4 tombstones=1\nend\n"
+hostile emptyheader 1 "\n$H\nend\n"
+hostile nul 3 "$H\n00000001 01\nend records=1\000x\n"
 printf 'wodan-dump-text 1 key_size=8 tombstones=1\nend records=0\n' \
 	>"$T/h-wrongks.txt"
 expect_rc 1 "a text dump of another key size is refused" \

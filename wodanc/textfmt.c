@@ -188,6 +188,9 @@ static int read_line(textfmt_reader *r, size_t limit)
 			return bad(r, WODAN_E_DUMP, "line %" PRIu64 ": longer "
 				   "than %zu characters, the longest line the "
 				   "format allows here", r->line, limit);
+		if (c == 0)     /* would end the string early */
+			return bad(r, WODAN_E_DUMP, "line %" PRIu64 ", column "
+				   "%zu: a NUL byte", r->line, r->len + 1);
 		r->buf[r->len++] = (char)c;
 	}
 	r->buf[r->len] = 0;
@@ -255,6 +258,13 @@ static int parse_header(textfmt_reader *r)
 	int seen[5] = { 0 }, i;
 	uint64_t v;
 
+	if (r->len == 0)
+		return bad(r, WODAN_E_DUMP, "line 1: empty, expected a '"
+			   TEXTFMT_MAGIC " 1 ...' header");
+	if (r->buf[0] == ' ' || strstr(r->buf, "  ") ||
+	    r->buf[r->len - 1] == ' ')
+		return bad(r, WODAN_E_DUMP, "line 1: words must be separated "
+			   "by exactly one space");
 	tok = strtok_r(r->buf, " ", &save);
 	if (!tok || strcmp(tok, TEXTFMT_MAGIC))
 		return bad(r, WODAN_E_DUMP, "line 1: not a text dump: it must "
@@ -265,10 +275,6 @@ static int parse_header(textfmt_reader *r)
 		return bad(r, WODAN_E_DUMP, "line 1: unsupported text dump "
 			   "version '%.20s' (this reader knows 1)",
 			   tok ? tok : "");
-	if (strstr(r->buf + strlen(TEXTFMT_MAGIC) + 3, "  ") ||
-	    r->buf[r->len - 1] == ' ')
-		return bad(r, WODAN_E_DUMP, "line 1: fields must be separated "
-			   "by exactly one space");
 	r->h.version = 1;
 	while ((tok = strtok_r(NULL, " ", &save))) {
 		char *eq = strchr(tok, '=');
