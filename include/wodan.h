@@ -247,9 +247,12 @@ void wodan_abandon(wodan_t *w);
  * key_len must equal the key size; val_len <= max_value_bytes (FORMAT.md §3
  * "value limit up front").  With tombstones enabled an empty value is a
  * deletion.  Errors: WODAN_E_BAD_KEY, _VALUE_TOO_LARGE, _READONLY,
- * _NEEDS_FLUSH (flush then retry), _OUT_OF_SPACE, _IO_*, _BAD_CRC, _CORRUPT
- * (a node loaded on the way was damaged), _NOMEM.  On any error no key
- * changes value (the tree may have been reorganised invisibly).
+ * _NEEDS_FLUSH (flush then retry: after a successful wodan_flush or
+ * wodan_checkpoint the flush has also made room for the call, which then
+ * goes through or answers _OUT_OF_SPACE, never _NEEDS_FLUSH again),
+ * _OUT_OF_SPACE, _IO_*, _BAD_CRC, _CORRUPT (a node loaded on the way was
+ * damaged), _NOMEM.  On any error no key changes value (the tree may have
+ * been reorganised invisibly).
  */
 int wodan_insert(wodan_t *w, const void *key, size_t key_len,
 		 const void *val, size_t val_len);

@@ -1,9 +1,11 @@
 /* flush.c -- post-order write of dirty nodes, barriers, root last. */
 #include <stdlib.h>
+#include <string.h>
 #include "blockio.h"
 #include "cache.h"
 #include "error.h"
 #include "flush.h"
+#include "journal.h"
 #include "keys.h"
 #include "nodecodec.h"
 
@@ -121,11 +123,108 @@ static int write_subtree(struct wodan *w, struct wd_node *n,
 	return write_node(w, n, wr);
 }
 
+static int all_zero(const uint8_t *b, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (b[i])
+			return 0;
+	return 1;
+}
+
+/*
+ * Before the first write of a writable handle (j.scrub_pending, set by the
+ * open): clear what an interrupted writer left half-written after the
+ * durable tree, so that no torn write of ours can complete it (doc/DESIGN.md
+ * §6, "Torn writes after a crash").  Walks the free blocks in ring order
+ * from the root (or past the last journal block, which the replay marked
+ * used): whole blocks of this fsid with a generation above the newest
+ * durable one (w->gen) are the interrupted writer's and are passed over;
+ * every block whose CRC fails and that is not all zero is overwritten with
+ * zeros; the walk ends at the first block that is neither (or at a read
+ * error, which is ignored).  One barrier makes the zeros durable before
+ * anything else is written.  next_gen is raised above every generation
+ * seen, so no later write repeats one the interrupted writer used.  Done
+ * at the first write, not at the open, so that opening and closing an
+ * image without changing it writes nothing.
+ * Errors: WODAN_E_IO_WRITE, _IO_BARRIER, _NOMEM.
+ */
+static int scrub_interrupted(struct wodan *w)
+{
+	uint64_t g0 = w->gen, top = 0, L = w->root_addr;
+	uint64_t *scrub = NULL;
+	size_t n = 0, cap = 0;
+	int r = 0;
+	for (uint64_t left = w->sm.free_count; left; left--) {
+		L = wd_sm_next_free(&w->sm, L);
+		if (!L)
+			break;
+		int v = wd_read_block_raw(w, L, w->blk);
+		if (v == 0) /* a CRC mismatch may be transient: once more */
+			v = wd_read_block_raw(w, L, w->blk);
+		if (v < 0) {
+			/* an unreadable free block: nothing to learn there */
+			wd_err_clear();
+			break;
+		}
+		const uint8_t *b = w->blk;
+		uint64_t gen = wd_le64(b + 1);
+		int ours = b[0] >= 1 && b[0] <= WD_TYPE_JOURNAL &&
+			   !memcmp(b + 9, w->g.fsid, 16) && gen > g0 &&
+			   gen < WD_GEN_LIMIT;
+		if (ours && gen > top)
+			top = gen;
+		if (v == 1 && ours)
+			continue; /* a whole block of the interrupted writes */
+		if (v == 1)
+			break;    /* older than the tree: their end */
+		/* torn, garbage or never written: scrub it unless zero */
+		if (!all_zero(b, w->g.bs)) {
+			if (n == cap) {
+				size_t nc = cap ? cap * 2 : 8;
+				uint64_t *q = realloc(scrub, nc * sizeof *q);
+				if (!q) {
+					free(scrub);
+					return WODAN_E_NOMEM;
+				}
+				scrub = q;
+				cap = nc;
+			}
+			scrub[n++] = L;
+		}
+		if (!ours)
+			break;
+	}
+	if (top >= w->next_gen)
+		w->next_gen = top + 1;
+	if (n) {
+		memset(w->blk, 0, w->g.bs);
+		for (size_t i = 0; i < n && !r; i++)
+			r = wd_write_block(w, scrub[i], w->blk);
+		if (!r)
+			r = wd_barrier(w);
+	}
+	free(scrub);
+	return r;
+}
+
+int wd_flush_prepare(struct wodan *w)
+{
+	if (!w->j.scrub_pending)
+		return 0;
+	int r = scrub_interrupted(w);
+	if (!r)
+		w->j.scrub_pending = 0;
+	return r;
+}
+
 int wd_flush(struct wodan *w)
 {
 	struct wd_node *root = w->root;
 	if (!root->dirty)
 		return 0;
+	int r = wd_flush_prepare(w);
+	if (r)
+		return r;
 	struct written wr = { 0 };
 	uint64_t first_gen = w->next_gen, cursor0 = w->sm.cursor;
 	int root_tried = 0;
@@ -135,7 +234,7 @@ int wd_flush(struct wodan *w)
 		wr.batch = aligned_alloc(4096, ((size_t)wr.cap_blocks *
 						w->g.bs + 4095) / 4096 * 4096);
 	/* (without the buffer: one write per block, as before) */
-	int r = write_subtree(w, root, &wr);
+	r = write_subtree(w, root, &wr);
 	if (!r)
 		r = submit(w, &wr);
 	free(wr.batch);

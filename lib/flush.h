@@ -24,4 +24,12 @@
  * no longer fits: internal bug guard), _NOMEM. */
 int wd_flush(struct wodan *w);
 
+/* Run before a writable handle's first write (wd_flush does; the journal's
+ * commits follow a checkpoint): when the open left j.scrub_pending, zero
+ * the blocks an interrupted writer left torn after the durable tree and
+ * raise next_gen above every generation it used (flush.c explains why).
+ * 0, or WODAN_E_IO_WRITE, _IO_BARRIER, _NOMEM (the flag stays: retried by
+ * the next write). */
+int wd_flush_prepare(struct wodan *w);
+
 #endif

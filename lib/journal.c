@@ -10,7 +10,6 @@
 #include "handle.h"
 #include "journal.h"
 #include "keys.h"
-#include "mount.h"
 #include "tree.h"
 #include <stdio.h>
 
@@ -227,11 +226,13 @@ static int journal_write(struct wodan *w, uint32_t k)
 	struct wd_journal *j = &w->j;
 	if (reserve_blocks(j, k))
 		return WODAN_E_NOMEM;
+	int r = wd_flush_prepare(w); /* done by the epoch's checkpoint */
+	if (r)
+		return r;
 	uint64_t gen = w->next_gen++;
 	uint64_t *L = j->blocks + j->nblocks, pos = j->last;
 	uint32_t taken = 0;
 	size_t off = 0;
-	int r = 0;
 	for (uint32_t i = 0; i < k && !r; i++) {
 		uint64_t b = wd_sm_next_free(&w->sm, pos);
 		if (!b) {
@@ -456,8 +457,10 @@ int wd_journal_open(struct wodan *w, uint64_t *commits)
 {
 	struct wd_journal *j = &w->j;
 	*commits = 0;
-	if (!(w->g.incompat & WD_FLAG_JOURNAL))
-		return (w->flags & WODAN_OPEN_READONLY) ? 0 : wd_mount_scrub(w);
+	if (!(w->g.incompat & WD_FLAG_JOURNAL)) {
+		j->scrub_pending = !(w->flags & WODAN_OPEN_READONLY);
+		return 0;
+	}
 	j->on = 1;
 	j->root_gen = w->gen;
 	j->last = w->root_addr;
@@ -475,10 +478,9 @@ int wd_journal_open(struct wodan *w, uint64_t *commits)
 	if (r || (w->flags & WODAN_OPEN_READONLY))
 		return r;
 	/* what an interrupted writer left torn after the chain must not be
-	 * completed by a torn write of ours (mount.h) */
-	r = wd_mount_scrub(w);
-	if (r)
-		return r;
+	 * completed by a torn write of ours: cleared before our first write,
+	 * the checkpoint below (flush.h) */
+	j->scrub_pending = 1;
 	/* start this handle's epoch: a root of our own, so that no record
 	 * left by an earlier handle can ever continue our chain */
 	wd_cache_mark_dirty(w, w->root);

@@ -68,6 +68,8 @@ struct wd_journal {
 	int ok;              /* commits allowed: the last checkpoint succeeded */
 	int want_checkpoint; /* a ceiling or space answer asked for a flush */
 	struct wd_refused refused;
+	int scrub_pending;   /* writable open: wd_flush_prepare before the
+			      * first write (flush.h) */
 	uint64_t root_gen;   /* the epoch's root */
 	uint64_t last;       /* last journal block, or the epoch's root block */
 	/* items inserted since the last durable commit, in order, each as
@@ -106,12 +108,12 @@ int wd_commit(struct wodan *w);
 int wd_checkpoint(struct wodan *w);
 /* At open, after the validation walk: find and apply the epoch's committed
  * records (J1, J2; two passes, one block of memory), marking their blocks
- * used.  On a writable handle, then scrub what an interrupted writer left
- * torn (wd_mount_scrub, also on images without the journal, where this is
- * all it does) and checkpoint (new epoch).  *commits = commits applied.
- * Errors: read errors, WODAN_E_NOMEM, WODAN_E_NEEDS_FLUSH when replaying
- * needs more blocks than are free, scrub errors (IO_WRITE, IO_BARRIER) and
- * checkpoint errors. */
+ * used.  On a writable handle, then note that what an interrupted writer
+ * left torn must be scrubbed before the first write (scrub_pending, also
+ * on images without the journal, where this is all it does; flush.h) and
+ * checkpoint (new epoch; the scrub runs then).  *commits = commits
+ * applied.  Errors: read errors, WODAN_E_NOMEM, WODAN_E_NEEDS_FLUSH when
+ * replaying needs more blocks than are free, and checkpoint errors. */
 int wd_journal_open(struct wodan *w, uint64_t *commits);
 /* Release the journal's memory (close). */
 void wd_journal_free(struct wodan *w);

@@ -56,22 +56,4 @@ int wd_list_roots(struct wodan *w, uint64_t *Ls, uint64_t *gens, int max);
 int wd_mount_root(struct wodan *w, uint64_t L, int fast_scan,
 		  struct wd_walk_report *wr);
 
-/*
- * Writable opens, once the tree (and the journal) are in memory: clear what
- * an interrupted writer left half-written after the durable tree, so that
- * no later torn write can complete it (doc/DESIGN.md §6, "Torn writes after
- * a crash").  Walks the free blocks in ring order from the root (or past
- * the last journal block, which the replay marked used): whole blocks of
- * this fsid with a generation above the newest durable one (w->gen) are
- * the interrupted writer's and are passed over; every block whose CRC fails
- * and that is not all zero is overwritten with zeros; the walk ends at the
- * first block that is neither (or at a read error, which is ignored).  The
- * zeros are made durable with one barrier before anything else is written.
- * next_gen is raised above every generation seen, so no later write
- * repeats one the interrupted writer used.  No crash, no write: after a
- * clean close the first free block is an older node, zeros or a preroot.
- * Errors: WODAN_E_IO_WRITE, _IO_BARRIER, _NOMEM.
- */
-int wd_mount_scrub(struct wodan *w);
-
 #endif

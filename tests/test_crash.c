@@ -55,9 +55,10 @@
  * device ended in OUT_OF_SPACE for good.  B1-B3 are fixed (lib/flush.c,
  * lib/mount.c) and count as failures.  B4: a torn rewrite of the block
  * holding the torn root of a crashed flush could complete that root (double
- * faults, about 1 in 24,000); fixed (lib/mount.c, wd_mount_scrub: a
- * writable mount zeroes what the interrupted writer left torn and continues
- * generations above it), built exactly by test_b4_torn_rewrite, and
+ * faults, about 1 in 24,000); fixed (lib/flush.c, wd_flush_prepare: before
+ * its first write a writable handle zeroes what the interrupted writer left
+ * torn and continues generations above it), built exactly by
+ * test_b4_torn_rewrite, and
  * recognised in the double tier by its signature (the mount finds the first
  * cut's root at its block), which counts as a failure like any other.
  *
@@ -648,7 +649,7 @@ static int verify(const struct scen *sc, uint8_t *img, const struct expect *want
 	    sc->ghost_root && info.root_block == sc->ghost_root &&
 	    info.generation == sc->ghost_gen) {
 		/*
-		 * Bug B4 (fixed, lib/mount.c wd_mount_scrub): the first cut
+		 * Bug B4 (fixed, lib/flush.c wd_flush_prepare): the first cut
 		 * left the root of its flush torn at block X; after the
 		 * mount, the next flush put its root at X again with the same
 		 * generation; the second cut tore that write too, and the
@@ -2170,6 +2171,19 @@ static int replay(const char *id)
  * checked: the mount after the second cut shows R0's keys (or R2's, had
  * it landed), never key A; check is clean; life goes on.
  */
+/* For b4_case: a RAM device whose every write first saves what it
+ * overwrites into b4_prev (same offsets), so that after a flush b4_prev
+ * holds each block as it was right before its last write. */
+static uint8_t *b4_prev;
+
+static int b4_write(struct wodan_backend *be, uint64_t off, const void *buf,
+		    size_t len)
+{
+	if (off <= be->size_bytes && len <= be->size_bytes - off)
+		memcpy(b4_prev + off, ((struct memdev *)be)->mem + off, len);
+	return md_write(be, off, buf, len);
+}
+
 static void b4_case(int header_landed)
 {
 	const uint64_t lsize = 64;
@@ -2191,6 +2205,8 @@ static void b4_case(int header_landed)
 	uint64_t g0, g1 = 0, g2 = 0, x1 = 0, x2 = 0;
 
 	md_init(&d, img, size);
+	d.be.write = b4_write;
+	b4_prev = pre;
 	struct wodan_mkfs_params mp = { .block_size_bytes = BS,
 					.key_size_bytes = KS,
 					.tombstones = 1 };
@@ -2244,8 +2260,9 @@ static void b4_case(int header_landed)
 	if (state_equal(w, snap0, why, sizeof why))
 		fail_msg("B4 (header %d): after the first cut: %s",
 			 header_landed, why);
-	/* the next flush, cut in its root write: the sectors where R2 equals
-	 * R1 land, the others keep what the block held before */
+	/* the next flush, cut in its root write (everything before it is
+	 * durable: a barrier precedes the root): the sectors where R2 equals
+	 * R1 land, the others keep what the block held before that write */
 	mkkey(KB, k);
 	gen_val(KB, 2, LEN, v);
 	assert_int_equal(wodan_insert(w, k, KS, v, LEN), 0);

@@ -10,7 +10,7 @@
  *    On images with a flushed base tree NEEDS_FLUSH must come before the
  *    first OUT_OF_SPACE (on never-flushed images every dirty node is new and
  *    a flush frees nothing, so OUT_OF_SPACE may come first); a retry after
- *    NEEDS_FLUSH + flush must go through within 16 flushes; every failed call
+ *    NEEDS_FLUSH + flush must go through or answer OUT_OF_SPACE; every failed call
  *    must leave every key's lookup (and the whole iteration) as it was;
  *    afterwards a flush works, close + reopen + wodan_check is clean and
  *    every acknowledged key is there with its value.
@@ -365,10 +365,19 @@ static void exhaust_one(uint64_t *rng, struct xstats *X, int strict)
 			X->flushes++;
 			m_copy(&dur, &cur);
 			expect_contents(w, &cur, where);
+			int before_flush = r;
 			r = del ? wodan_delete(w, key, KS)
 				: wodan_insert(w, key, KS, val, len);
 			snprintf(msg, sizeof msg, "%s",
 				 wodan_last_error()->message);
+			/* wodan.h: after NEEDS_FLUSH and a flush, the retry
+			 * goes through or answers OUT_OF_SPACE */
+			if (before_flush == WODAN_E_NEEDS_FLUSH &&
+			    r == WODAN_E_NEEDS_FLUSH)
+				fail_msg("%s: NEEDS_FLUSH, a successful flush, "
+					 "and the retry answered NEEDS_FLUSH again:"
+					 " %s (seed %llu)", where, msg,
+					 (unsigned long long)seed);
 			if (r == 0)
 				break;
 			if (first == WODAN_E_NEEDS_FLUSH && attempts == 1) {
