@@ -277,8 +277,12 @@ check_that "out of space: the image holds exactly the first $R records" \
 	cmp -s "$T/want.txt" "$T/got.txt"
 check_that "out of space: generation $G is the image's" \
 	grep -q "generation=$G " "$T/oos.txt"
-expect_rc 1 "out of space without --json" \
-	"$WODANC" restore "$T/small2.img" -i "$T/g3000.txt"
+"$WODANC" mkfs "$T/g3000.img" --size 64M --block-size $BS --key-size $KS \
+	>/dev/null 2>&1
+"$WODANC" restore "$T/g3000.img" -i "$T/g3000.txt" >/dev/null 2>&1
+"$WODANC" dump "$T/g3000.img" -o "$T/g3000.cbor" >/dev/null 2>&1
+expect_rc 1 "out of space without --json, from a CBOR dump" \
+	"$WODANC" restore "$T/small2.img" -i "$T/g3000.cbor"
 check_that "the text report names the same record and durable records" \
 	grep -q "record $R (key $KEY.*first $R records of the dump (0\.\.$((R - 1))) are durable" \
 	"$T/err"

@@ -312,6 +312,8 @@ static void report(const struct restore_args *a, const struct outcome *o,
 {
 	char hs[40] = "", kh[511] = "";
 	int complete = !o->code && !o->interrupted;
+	const char *en = wodan_strerror(o->code);
+	int named = !strncmp(o->msg, en, strlen(en));
 
 	if (o->have_key)
 		key_hex(o->key, ks, kh);
@@ -322,9 +324,11 @@ static void report(const struct restore_args *a, const struct outcome *o,
 				"records", o->interrupted,
 				(unsigned long long)o->applied);
 		else if (o->have_key)
-			fprintf(stderr, "record %llu (key %s, %s) failed: %s: "
+			/* the error's name, unless the message starts with it */
+			fprintf(stderr, "record %llu (key %s, %s) failed: %s%s"
 				"%s", (unsigned long long)o->applied, kh,
-				input_name(a), wodan_strerror(o->code), o->msg);
+				input_name(a), named ? "" : en,
+				named ? "" : ": ", o->msg);
 		else
 			fprintf(stderr, "%s%s", o->input_error ? "" :
 				"stopped: ", o->msg);
