@@ -111,11 +111,13 @@ static int parse_key(const char *opt, const char *hex, uint32_t ks,
 	return 0;
 }
 
-/* A damaged tree (as opposed to an I/O or usage problem). */
+/* A damaged tree (as opposed to an I/O or usage problem): --rollback
+ * may help. */
 static int tree_error(int rc)
 {
 	return rc == WODAN_E_CORRUPT || rc == WODAN_E_BAD_CRC ||
-	       rc == WODAN_E_BAD_NODE_TYPE || rc == WODAN_E_FSID;
+	       rc == WODAN_E_BAD_NODE_TYPE || rc == WODAN_E_FSID ||
+	       rc == WODAN_E_NO_ROOT;
 }
 
 /* What a --rollback open did. */
@@ -154,7 +156,10 @@ static int open_image(const char *dev, struct wodan_backend *be,
 	oo.flags = WODAN_OPEN_READONLY |
 		   (rollback ? 0u : WODAN_OPEN_FAST_SCAN);
 	rc = wodan_open(be, &oo, w);
-	if (rc < 0 && rollback && tree_error(rc)) {
+	/* as the library does with WODAN_OPEN_ROLLBACK: any failure but a
+	 * read error or no memory (or a lock) may have an older root */
+	if (rc < 0 && rollback && rc != WODAN_E_IO_READ &&
+	    rc != WODAN_E_NOMEM && rc != WODAN_E_LOCKED) {
 		first = *wodan_last_error();
 		memset(&rep, 0, sizeof rep);
 		if (wodan_check(be, 0, &rep, NULL, NULL) >= 0)
