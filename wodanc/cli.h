@@ -53,6 +53,11 @@ int cmd_check(int argc, char **argv);
 int cmd_trim(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_fuzz(int argc, char **argv);
+int cmd_info(int argc, char **argv);   /* cmd_info.c */
+int cmd_get(int argc, char **argv);    /* cmd_kv.c */
+int cmd_put(int argc, char **argv);    /* cmd_kv.c */
+int cmd_del(int argc, char **argv);    /* cmd_kv.c */
+int cmd_ls(int argc, char **argv);     /* cmd_ls.c */
 
 /* ------------------------------------------------------------ messages */
 

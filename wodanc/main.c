@@ -15,6 +15,11 @@ struct command {
 
 static const struct command commands[] = {
 	{ "mkfs", cmd_mkfs, "format a device or file as an empty wodan image" },
+	{ "info", cmd_info, "show geometry, generation, usage and flags" },
+	{ "get", cmd_get, "print the value of a key" },
+	{ "put", cmd_put, "store a value under a key (durably)" },
+	{ "del", cmd_del, "delete a key (durably)" },
+	{ "ls", cmd_ls, "list keys (or a key range) with value sizes" },
 	{ "restore", cmd_restore, "load a CBOR dump into an image" },
 	{ "dump", cmd_dump, "write the keys of an image as a CBOR dump" },
 	{ "check", cmd_check, "verify an image (fsck): every node, every rule" },
