@@ -1,7 +1,7 @@
 /*
  * fuzz_dump.c -- libFuzzer harness for the dump reader (lib/dump.c,
- * wodan_dump.h, DUMP.md "Reader obligations").  The input is a dump byte
- * stream (seeds: the DUMP.md example, the malformed dumps of tests/cli.sh,
+ * wodan_dump.h, doc/DUMP.md §6).  The input is a dump byte
+ * stream (seeds: doc/DUMP.md §8.1, the malformed dumps of tests/cli.sh,
  * dumps written by `wodanc dump`).
  *
  * Pass 1 reads the stream through a callback that returns short, varying

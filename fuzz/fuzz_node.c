@@ -1,6 +1,6 @@
 /*
  * fuzz_node.c -- libFuzzer harness for the node decoder (wd_node_decode,
- * lib/nodecodec.c; ORIGINAL §1.5, FORMAT.md §2 "inside a node").
+ * lib/nodecodec.c; doc/SPEC.md §5 and §8.2).
  *
  * Input: a 16-byte geometry header, optional bound keys, then the block.
  *   h[0]      block size: one of 512 1024 1536 2048 2560 3072 3584 4096
@@ -17,7 +17,7 @@
  *
  * Asserts: no crash or sanitizer report; a decoded node satisfies the node
  * invariants N1-N4 (lib/node.h; items read through wd_node_item, so the
- * harness does not depend on how the log is stored) and every FORMAT.md §2 node rule; it
+ * harness does not depend on how the log is stored) and every doc/SPEC.md §8.2 node rule; it
  * re-encodes and decodes to the same node.
  */
 #include <stdint.h>
@@ -45,7 +45,7 @@ static int in_range(const uint8_t *k, const uint8_t *lo, const uint8_t *hi,
 	return (!lo || memcmp(k, lo, ks) > 0) && memcmp(k, hi, ks) <= 0;
 }
 
-/* Node invariants and FORMAT.md §2 rules of a decoded node. */
+/* Node invariants and doc/SPEC.md §8.2 rules of a decoded node. */
 static void check_node(const struct wd_geom *g, const struct wd_node *n,
 		       const struct wd_expect *ex, const uint8_t *hi)
 {

@@ -1,6 +1,6 @@
 /*
  * fuzz_superblock.c -- libFuzzer harness for the superblock decoder
- * (wd_sb_decode, lib/superblock.c; ORIGINAL §1.2, FORMAT.md §2).
+ * (wd_sb_decode, lib/superblock.c; doc/SPEC.md §2).
  *
  * Input: bytes 0..511 are the superblock (zero-padded when shorter); an
  * optional tail gives the device: tail[0..7] device size in bytes (u64 LE,
@@ -8,7 +8,7 @@
  *
  * Asserts, for every input: no crash or sanitizer report; relaxed mode
  * accepts everything strict mode accepts, with the same geometry; an
- * accepted superblock satisfies every geometry rule of FORMAT.md §2 and its
+ * accepted superblock satisfies every geometry rule of doc/SPEC.md §2 and its
  * derived sizes; and it survives an encode/decode round trip unchanged.
  */
 #include <stdint.h>

@@ -377,7 +377,7 @@ static uint32_t crc32c(const uint8_t *p, size_t n)
  * superblock's fsid, a valid or magic CRC, generation > 0), read in block
  * order, have rising generations with at most one wrap: the circular log
  * order that every image the library writes has, and that the root search
- * (a bisection, ORIGINAL §2.2) relies on.  A hostile image without it may
+ * (a bisection, doc/SPEC.md §8.1) relies on.  A hostile image without it may
  * legitimately reopen to another root after this run's flushes moved the
  * log (a documented limitation, fuzz/README.md), so reopen mismatches are
  * only failures on monotone images (or with WODAN_FUZZ_STRICT_ROOTS set).

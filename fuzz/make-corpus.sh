@@ -12,7 +12,7 @@
 # mutations are not stopped by CRC32C, and variants set the option byte 500
 # (see fuzz/image_exercise.h).  Node seeds are the node blocks of those
 # images behind the 16-byte geometry header of fuzz/fuzz_node.c;
-# superblock seeds are their first 512 bytes; dump seeds are the DUMP.md
+# superblock seeds are their first 512 bytes; dump seeds are the doc/DUMP.md
 # example, the malformed dumps of tests/cli.sh, and `wodanc dump` of the
 # images.  mkfs draws a random fsid, so two runs give different bytes.
 # POSIX sh + od + dd.

@@ -1,7 +1,7 @@
 /*
  * wodan.h -- public API of libwodan, a copy-on-write B-epsilon ("hitchhiker")
  * tree of fixed-size keys and bounded values stored directly on a block device
- * or a file, in Wodan layout version 1 (doc/SPEC.md, ../shared/spec/FORMAT.md).
+ * or a file, in Wodan layout version 1 (doc/SPEC.md).
  *
  * Conventions used by every function below:
  *  - Errors are negative `enum wodan_err` values; 0 (or a documented positive
@@ -36,7 +36,7 @@ const char *wodan_version(void);
 
 /* ------------------------------------------------------------------ errors */
 
-/* Error codes (FORMAT.md §4).  All are negative. */
+/* Error codes (doc/SPEC.md §11.5).  All are negative. */
 enum wodan_err {
 	WODAN_OK = 0,
 	WODAN_E_BAD_MAGIC = -1,      /* superblock magic is not Wodan's */
@@ -102,7 +102,7 @@ const struct wodan_error_detail *wodan_last_error(void);
 
 /* ------------------------------------------------------------------- mkfs */
 
-#define WODAN_DEFAULT_BLOCK_SIZE 262144u /* ORIGINAL §8 */
+#define WODAN_DEFAULT_BLOCK_SIZE 262144u /* doc/ORIGINAL.md §9 */
 #define WODAN_DEFAULT_KEY_SIZE 20u
 #define WODAN_DEFAULT_PREROOTS_INTERVAL 32u
 
@@ -127,7 +127,7 @@ struct wodan_mkfs_params {
 };
 
 /*
- * Format `be` (FORMAT.md §1, ORIGINAL §1.7): writes an empty root (generation
+ * Format `be` (doc/SPEC.md §7): writes an empty root (generation
  * 1) at a random first_block_written, then the 512-byte superblock (block 0,
  * written as one io_size I/O), then preroots, then a barrier.  Any old image
  * is overwritten without asking (the CLI asks).  With p->discard, blocks
@@ -176,8 +176,8 @@ struct wodan_open_opts {
 				      * WODAN_OPEN_NO_AUTOFLUSH) */
 	uint32_t max_fanout;         /* child links per inner node our splits
 				      * allow; 0 = WODAN_DEFAULT_FANOUT; never
-				      * above the layout's Cmax (ORIGINAL
-				      * §3.2); at least 2 */
+				      * above the layout's Cmax (doc/SPEC.md
+				      * §6); at least 2 */
 	uint64_t dirty_hard_bytes;   /* dirty-node hard ceiling; 0 = twice
 				      * the soft ceiling.  Never below 16
 				      * nodes' worth of memory (up to about
@@ -199,7 +199,7 @@ struct wodan_open_opts {
 typedef struct wodan wodan_t;
 
 /*
- * Mount the image on `be` (FORMAT.md §2): superblock checks, bisection for
+ * Mount the image on `be` (doc/SPEC.md §8): superblock checks, bisection for
  * the newest root, validation walk that builds the free-space map.  `opts`
  * may be NULL (defaults).  The handle borrows `be`: keep it open until
  * wodan_close()/wodan_abandon() returned, then close it yourself.
@@ -244,8 +244,8 @@ void wodan_abandon(wodan_t *w);
 
 /*
  * Insert or overwrite key -> value (kept in memory until wodan_flush()).
- * key_len must equal the key size; val_len <= max_value_bytes (FORMAT.md §3
- * "value limit up front").  With tombstones enabled an empty value is a
+ * key_len must equal the key size; val_len <= max_value_bytes (doc/SPEC.md §6:
+ * checked up front).  With tombstones enabled an empty value is a
  * deletion.  Errors: WODAN_E_BAD_KEY, _VALUE_TOO_LARGE, _READONLY,
  * _NEEDS_FLUSH (flush then retry: after a successful wodan_flush or
  * wodan_checkpoint the flush has also made room for the call, which then
@@ -273,7 +273,7 @@ int wodan_lookup(wodan_t *w, const void *key, size_t key_len, void *buf,
 		 size_t buf_len, size_t *val_len);
 
 /*
- * Make every insert/delete so far durable (FORMAT.md §3 crash safety):
+ * Make every insert/delete so far durable (doc/SPEC.md §11.2):
  * write all dirty non-root nodes, barrier, write the root, barrier.  Stores
  * the new root generation in *generation (may be NULL); with nothing dirty,
  * the current generation.  Errors: WODAN_E_READONLY, _IO_WRITE, _IO_BARRIER,
@@ -310,7 +310,7 @@ typedef int (*wodan_iter_fn)(void *arg, const uint8_t *key,
 
 /*
  * Visit every live key in [start, end) in ascending order, once, with its
- * newest value (FORMAT.md §3 ranges).  start NULL = from the smallest key;
+ * newest value (doc/SPEC.md §11.3).  start NULL = from the smallest key;
  * end NULL = through the largest key (inclusive).  Tombstones are not
  * visited.  Errors: WODAN_E_ABORTED, WODAN_E_IO_READ, _BAD_CRC, _CORRUPT,
  * _CHANGED (read-only handle, see wodan_open; the keys visited before it
@@ -324,7 +324,7 @@ int wodan_iterate(wodan_t *w, const void *start, const void *end,
 struct wodan_info {
 	uint32_t block_size_bytes;
 	uint32_t key_size_bytes;
-	uint32_t max_value_bytes;     /* FORMAT.md §3 value limit */
+	uint32_t max_value_bytes;     /* doc/SPEC.md §6 value limit */
 	uint64_t logical_size_blocks; /* including block 0 */
 	uint64_t first_block_written;
 	uint32_t incompat_flags;
@@ -411,7 +411,7 @@ typedef int (*wodan_progress_fn)(void *arg, uint64_t done, uint64_t total);
 
 /*
  * fsck: mount `be` read-only with a full walk (every node read, every rule of
- * FORMAT.md §2), count keys, and fill *rep.  Returns 0 when the image is
+ * doc/SPEC.md §8.2), count keys, and fill *rep.  Returns 0 when the image is
  * clean, 1 when problems were found (listed in rep->problems, at most 1000),
  * or a negative error when the check itself could not run (I/O error on
  * block 0, out of memory).  flags: WODAN_OPEN_ROLLBACK also searches older
@@ -440,7 +440,7 @@ int wodan_fstrim(wodan_t *w, uint64_t *discarded_blocks);
 
 /* Live trim: discard the blocks freed by flushes since open (old versions of
  * rewritten nodes, old roots) that have not been reused since, then forget
- * them (a second call discards nothing new; fixes ORIGINAL L12).  Only
+ * them (a second call discards nothing new; fixes doc/ORIGINAL.md L12).  Only
  * blocks whose freeing flush is durable are discarded.  Adjacent blocks are
  * discarded as one range.  *discarded_blocks (may be NULL) gets the count.
  * Does not flush: changes not yet flushed free nothing.  On an error the

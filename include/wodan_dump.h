@@ -1,6 +1,6 @@
 /*
  * wodan_dump.h -- the CBOR dump format of `wodanc dump` / `wodanc restore`
- * (../shared/spec/DUMP.md, version 1): a CBOR sequence of a tagged header
+ * (doc/DUMP.md, version 1): a CBOR sequence of a tagged header
  * map, [key, value] records, and a trailer map with the record count and the
  * CRC32C of the record bytes.  Encoding uses libcbor's encoders; decoding
  * uses a small bounded CBOR item-head parser (libcbor's streaming decoder
@@ -23,7 +23,7 @@
 extern "C" {
 #endif
 
-/* Header fields (DUMP.md "Header").  Optional fields have a has_ flag. */
+/* Header fields (doc/DUMP.md §2).  Optional fields have a has_ flag. */
 struct wodan_dump_header {
 	uint32_t version;          /* 1 */
 	uint32_t key_size_bytes;   /* 1..255 */

@@ -1,7 +1,7 @@
 /*
  * blockio.h -- whole-block I/O with CRC-32C (internal).  Every read is
  * checked; a CRC mismatch is re-read once before it is declared corrupt
- * (FORMAT.md §2: transient errors exist).  Counters go to w->st.
+ * (doc/SPEC.md §11.1: transient errors exist).  Counters go to w->st.
  */
 #ifndef WD_BLOCKIO_H
 #define WD_BLOCKIO_H

@@ -1,4 +1,4 @@
-/* crc.c -- CRC-32C through ISA-L, plus the Wodan trailer (ORIGINAL §1.4). */
+/* crc.c -- CRC-32C through ISA-L, plus the Wodan trailer (doc/SPEC.md §4). */
 #include <isa-l/crc.h>
 #include <limits.h>
 #include <string.h>

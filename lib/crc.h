@@ -3,7 +3,7 @@
  *
  * Computed with ISA-L's crc32_iscsi (SSE4.2/PCLMUL, several GB/s).  Wodan
  * stores the bitwise NOT of the standard CRC-32C of a unit's bytes minus its
- * last four, as u32 LE in those four bytes (ORIGINAL §1.4); a unit is valid
+ * last four, as u32 LE in those four bytes (doc/SPEC.md §4); a unit is valid
  * iff the standard CRC-32C of the whole unit is 0xFFFFFFFF.
  */
 #ifndef WD_CRC_H

@@ -1,15 +1,15 @@
 /*
  * dump.c -- the CBOR dump format of `wodanc dump` / `wodanc restore`
- * (../shared/spec/DUMP.md, version 1; API and ownership in wodan_dump.h).
+ * (doc/DUMP.md, version 1; API and ownership in wodan_dump.h).
  *
- * A dump is a CBOR sequence (DUMP.md "Items, in order"): tag 55799 + header
+ * A dump is a CBOR sequence (doc/DUMP.md §1): tag 55799 + header
  * map, zero or more [key, value] records, then a trailer map {records,
  * crc32c} whose crc32c covers the exact encoded bytes of every record item.
  *
  * Writer: libcbor's encoders (cbor_encode_*) into a 64 KiB buffer handed to
  * the write callback in large chunks; definite lengths only.
  *
- * Reader (DUMP.md "Reader obligations"): a small hand-written CBOR item-head
+ * Reader (doc/DUMP.md §6): a small hand-written CBOR item-head
  * parser over a 64 KiB input window refilled from the read callback.  It
  * replaces libcbor's cbor_stream_decode, which reports a definite string only
  * once all of it sits in its buffer, so a declared length could not be
@@ -508,7 +508,7 @@ struct map_vals {
  * Read the pairs of the map whose head *m was consumed (definite or
  * indefinite).  Values of known text keys are checked for type and stored
  * in *mv; the first 16 bytes of a byte string value go to dst.  Unknown keys
- * (of any type) and their values are skipped (DUMP.md: forward
+ * (of any type) and their values are skipped (doc/DUMP.md §2: forward
  * compatibility).  A wrong type or duplicate key is recorded in mv->err and
  * the value skipped, for the caller to report in its own order.
  */
@@ -560,7 +560,7 @@ static int rd_map(struct wodan_dump_reader *rd, const struct head *m,
 	return 0;
 }
 
-/* Read and validate the tagged header map (DUMP.md "Header").  The version
+/* Read and validate the tagged header map (doc/DUMP.md §2).  The version
  * is checked first, so a future version is reported as such rather than by
  * a confusing type error. */
 static int rd_header(struct wodan_dump_reader *rd)

@@ -1,7 +1,7 @@
 /*
  * flush.h -- making the dirty tree durable (internal).
  *
- * Order (FORMAT.md §3 crash safety, fixes ORIGINAL L3/L4):
+ * Order (doc/SPEC.md §11.2, fixes doc/ORIGINAL.md L3/L4):
  *   1. every dirty non-root node, children before parents (post-order), each
  *      with a new generation and a freshly allocated block;
  *   2. barrier;

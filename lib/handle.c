@@ -20,7 +20,7 @@
  * the next root search (and break its monotone run).  Generations continue
  * above every generation seen, and on a writable handle the newer candidate
  * blocks (free in the rebuilt map) are overwritten with zeros, then a
- * barrier: the next mount finds the rolled-back tree (FORMAT.md §3 roll
+ * barrier: the next mount finds the rolled-back tree (doc/SPEC.md §8.3: roll
  * back).
  */
 static int forget_newer_roots(struct wodan *w, const uint64_t *Ls,

@@ -1,7 +1,7 @@
 /*
  * iterate.h -- ordered, deduplicated range iteration (internal).
  *
- * FORMAT.md §3 "Ranges and iteration" (fixes ORIGINAL L1/L2): every live key
+ * doc/SPEC.md §11.3 (fixes doc/ORIGINAL.md L1/L2): every live key
  * in [start, end) exactly once, ascending, with its newest value.  A node's
  * visible content is the merge of its own log and its children's visible
  * content, where the node's log wins (upper levels are newer); a tombstone

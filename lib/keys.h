@@ -1,6 +1,6 @@
 /*
  * keys.h -- fixed-size key helpers and little-endian field access (internal).
- * Keys are ks bytes (1..255) compared bytewise (memcmp), ORIGINAL §3.9.
+ * Keys are ks bytes (1..255) compared bytewise (memcmp), doc/ORIGINAL.md §5.7.
  */
 #ifndef WD_KEYS_H
 #define WD_KEYS_H
@@ -26,7 +26,7 @@ static inline int wd_kcmp(const uint8_t *a, const uint8_t *b, uint32_t ks)
 }
 
 /* Little-endian loads/stores at any alignment (superblock u64s sit at odd
- * offsets, ORIGINAL §1.2). */
+ * offsets, doc/SPEC.md §2). */
 static inline uint16_t wd_le16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] | (p[1] << 8));

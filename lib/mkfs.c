@@ -1,4 +1,4 @@
-/* mkfs.c -- format a device (ORIGINAL §1.7, with FORMAT.md §3 fixes). */
+/* mkfs.c -- format a device (doc/SPEC.md §7). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +109,7 @@ static int mkfs_locked(struct wodan_backend *be,
 					 strerror(-e));
 	}
 	/* 3. preroots every interval blocks after fbw, never at or past
-	 * lsize (fixes ORIGINAL L12) and never over fbw */
+	 * lsize (fixes doc/ORIGINAL.md L12) and never over fbw */
 	uint64_t iv = d.preroots_interval_blocks ? d.preroots_interval_blocks
 						 : WODAN_DEFAULT_PREROOTS_INTERVAL;
 	if (!r && iv != UINT32_MAX && iv < g.lsize - 1) {

@@ -93,7 +93,7 @@ static int root_candidate(struct wodan *w, uint64_t L, uint64_t *gen)
 {
 	uint32_t io = w->be->io_size_bytes > 512 ? w->be->io_size_bytes : 512;
 	/* a transient read error must not hide the newest root, which would
-	 * silently mount an older one (FORMAT.md §2: one re-read): a header
+	 * silently mount an older one (doc/SPEC.md §11.1): a header
 	 * or a CRC that almost matches is read once more */
 	if (io < w->g.bs) {
 		for (int attempt = 0;; attempt++) {
@@ -137,7 +137,7 @@ static int scan(struct wodan *w, uint64_t s, uint64_t *L, uint64_t *gen)
 	return 0;
 }
 
-/* A block strictly between a and b going forward, or 0 (ORIGINAL §2.2). */
+/* A block strictly between a and b going forward, or 0 (doc/SPEC.md §8.1). */
 static uint64_t between(const struct wodan *w, uint64_t a, uint64_t b)
 {
 	uint64_t n = w->g.lsize;
@@ -256,8 +256,8 @@ static void count_node(struct wd_walk_report *wr, const struct wodan *w,
 }
 
 /* Walk the subtree at L.  When keep is non-NULL (the root), the decoded node
- * is handed to the caller instead of being freed (ORIGINAL L14: the root is
- * read once at mount, not four times). */
+ * is handed to the caller instead of being freed (doc/ORIGINAL.md L14:
+ * the root is read once at mount, not four times). */
 static int walk(struct wodan *w, uint64_t L, const struct wd_expect *ex,
 		int fast_scan, struct wd_walk_report *wr, int *problems,
 		struct wd_node **keep)

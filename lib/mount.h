@@ -1,12 +1,12 @@
 /*
  * mount.h -- superblock read, newest-root search, validation walk (internal).
  *
- * Root search (ORIGINAL §2.2): root candidates (type 1, our fsid, valid CRC)
+ * Root search (doc/SPEC.md §8.1): root candidates (type 1, our fsid, valid CRC)
  * read in circular order from first_block_written have increasing
  * generations up to the newest root, then older ones; bisection finds the end
  * of that run with O(log n) linear probes.
  *
- * Validation walk (ORIGINAL §2.3 plus FORMAT.md §2): every reachable node is
+ * Validation walk (doc/SPEC.md §8.2): every reachable node is
  * read and decoded (the decoder checks the in-node rules), every block is
  * referenced at most once (single ownership), generations strictly decrease
  * downwards, and the free-space map is built from what is reachable.  With

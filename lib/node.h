@@ -1,7 +1,7 @@
 /*
  * node.h -- the in-memory B-epsilon tree node (internal).
  *
- * A node is the decoded form of one block (ORIGINAL §1.5): a log of buffered
+ * A node is the decoded form of one block (doc/SPEC.md §5): a log of buffered
  * key/value items sorted by key (kept in per-child buckets, N7), and (for
  * inner nodes) child links sorted by key.  Invariants kept by every function that mutates a node:
  *
@@ -24,7 +24,7 @@
  *
  * The serialised size is hdr + log_bytes for the log (hdr = 33 for the root,
  * 29 otherwise) and nlinks * (ks + 8) for the links.  A node "fits" when it
- * can be encoded: see wd_node_fits() (ORIGINAL §3.2 byte budgets).
+ * can be encoded: see wd_node_fits() (doc/SPEC.md §6 byte budgets).
  */
 #ifndef WD_NODE_H
 #define WD_NODE_H
@@ -34,7 +34,7 @@
 #include <string.h>
 #include "superblock.h"
 
-/* One logged item, kept in its on-disk form (FORMAT.md §2): data[] holds ks
+/* One logged item, kept in its on-disk form (doc/SPEC.md §5.2): data[] holds ks
  * key bytes, the value length as a little-endian u16, then len value bytes,
  * so that encoding a node copies each item with one memcpy. */
 struct wd_item {
@@ -54,7 +54,7 @@ struct wd_slot {
 /* The logged items routed to one child link (or all items of a leaf): a
  * sorted array of slots.  Keeping the log split per child makes an insert
  * move only its bucket's slots, and a spill take a whole bucket without
- * scanning the log (issue 4: "spilling groups items per child"). */
+ * scanning the log (a spill moves one child's items as a group). */
 struct wd_bucket {
 	struct wd_slot *sl;
 	uint32_t n, cap;
@@ -146,7 +146,7 @@ static inline uint32_t wd_node_hdr(const struct wd_node *n)
 }
 
 /* Bytes the log may still take (negative when over budget): a leaf may use
- * [hdr, block_end), an inner node [hdr, q) (ORIGINAL §3.2). */
+ * [hdr, block_end), an inner node [hdr, q) (doc/SPEC.md §6). */
 int64_t wd_node_log_room(const struct wd_node *n, const struct wd_geom *g);
 /* Links the node may still take given the fanout limit (may be negative). */
 int64_t wd_node_link_room(const struct wd_node *n, const struct wd_geom *g,
@@ -201,7 +201,7 @@ int wd_node_set_log(struct wd_node *n, uint32_t ks, struct wd_item **items,
  * Merge `count` sorted items (ownership moves to n) into n's log; an
  * incoming item replaces an existing one with the same key.  When n is a
  * leaf and tombstones is set, an incoming empty value deletes the key and
- * is dropped (FORMAT.md §3, nothing older lies below a leaf).  One pass per
+ * is dropped (doc/SPEC.md §11.3: nothing lies below a leaf).  One pass per
  * target bucket (a merge, not one memmove per item).  0 or WODAN_E_NOMEM
  * (then nothing moved and the items still belong to the caller).
  */

@@ -144,7 +144,7 @@ int wd_node_decode(const struct wd_geom *g, const uint8_t *blk, uint64_t L,
 		off += ks + 2 + len;
 	}
 	if (!sorted) {
-		/* unsorted logged items are legal (FORMAT.md §2) */
+		/* unsorted logged items are legal (doc/SPEC.md §5.2) */
 		qsort_r(flat, nflat, sizeof *flat, item_cmp, &ks);
 		for (uint32_t i = 1; i < nflat; i++)
 			if (!memcmp(flat[i - 1]->data, flat[i]->data, ks))
@@ -153,7 +153,7 @@ int wd_node_decode(const struct wd_geom *g, const uint8_t *blk, uint64_t L,
 	}
 	uint64_t value_end = off;
 	/* child links: slot i while it lies at or after value_end and its
-	 * address is non-zero (ORIGINAL §1.5 "end of the child list") */
+	 * address is non-zero (doc/SPEC.md §5.3) */
 	uint32_t maxlinks = (uint32_t)((g->block_end - value_end) / g->cl);
 	for (uint32_t i = 0; i < maxlinks; i++) {
 		const uint8_t *s = blk + g->block_end - (size_t)(i + 1) * g->cl;

@@ -1,7 +1,7 @@
 /*
  * nodecodec.h -- node block <-> struct wd_node (internal).
  *
- * Block layout (ORIGINAL §1.5), bs bytes:
+ * Block layout (doc/SPEC.md §5), bs bytes:
  *
  *   0     1  nodetype (1 root, 2 child)
  *   1     8  generation (u64 LE)
@@ -12,11 +12,11 @@
  *   ...      zero gap
  *            child links: slot i at [bs-4-(i+1)*cl, bs-4-i*cl): key(ks) |
  *            address(u64 LE); slot 0 holds the smallest key
- *   bs-4  4  CRC-32C trailer (ORIGINAL §1.4)
+ *   bs-4  4  CRC-32C trailer (doc/SPEC.md §4)
  *
  * The decoder treats the block as hostile even when its CRC is valid: every
  * count and length is bounded by the block size before use, and every rule
- * of FORMAT.md §2 "inside a node" is checked.
+ * of doc/SPEC.md §8.2 is checked.
  */
 #ifndef WD_NODECODEC_H
 #define WD_NODECODEC_H

@@ -3,15 +3,15 @@
  *
  * One bit per block of the logical size (1 = used); block 0 (superblock) is
  * always used.  The map is rebuilt at every mount by the validation walk
- * (ORIGINAL §2.3); it is never stored.  Allocation is circular from a cursor
- * (ORIGINAL §5.2) so writes go sequentially round the device.
+ * (doc/SPEC.md §8.2); it is never stored.  Allocation is circular from a cursor
+ * (doc/ORIGINAL.md §7.2) so writes go sequentially round the device.
  *
- * Crash-safety rule (FORMAT.md §3, fixes ORIGINAL L4): a block freed by a
+ * Crash-safety rule (doc/SPEC.md §11.2, fixes L4): a block freed by a
  * flush stays marked used ("pending") until the flush that freed it is
  * durable; wd_sm_defer_free() queues it and wd_sm_release_pending() frees
  * the queue after the flush's final barrier.
  *
- * Live trim (wodan_live_trim, fixes ORIGINAL L12): a second bitmap, `freed`,
+ * Live trim (wodan_live_trim; doc/ORIGINAL.md L12): a second bitmap, `freed`,
  * holds the blocks released by durable flushes since the map was built (the
  * mount) or since the last trim forgot them.  A block leaves it as soon as
  * it is used again (wd_sm_set, hence wd_sm_alloc), so every block in it is

@@ -1,4 +1,4 @@
-/* superblock.c -- encode/decode/validate the superblock (ORIGINAL §1.2). */
+/* superblock.c -- encode/decode/validate the superblock (doc/SPEC.md §2). */
 #include <string.h>
 #include "crc.h"
 #include "error.h"

@@ -1,6 +1,6 @@
 /*
  * superblock.h -- the 512-byte superblock of Wodan layout v1 and the derived
- * geometry (internal).  Byte table: ORIGINAL §1.2; checks: FORMAT.md §2.
+ * geometry (internal).  Bytes and checks: doc/SPEC.md §2.
  *
  *   off  size  field
  *     0   16   magic "MIRAGE KVFS " + U+1F42A
@@ -13,7 +13,7 @@
  *    41    8   logical_size (blocks, including block 0)
  *    49   16   fsid
  *    65  443   reserved (zero, ignored)
- *   508    4   CRC-32C trailer (ORIGINAL §1.4)
+ *   508    4   CRC-32C trailer (doc/SPEC.md §4)
  */
 #ifndef WD_SUPERBLOCK_H
 #define WD_SUPERBLOCK_H
@@ -28,7 +28,7 @@
 #define WD_FLAG_JOURNAL 0x10u /* redo journal blocks (lib/journal.h) */
 #define WD_FLAGS_REQUIRED 0x7u
 #define WD_FLAGS_KNOWN 0x1Fu
-#define WD_ROOT_HDR 33u  /* root node header bytes (ORIGINAL §1.5) */
+#define WD_ROOT_HDR 33u  /* root node header bytes (doc/SPEC.md §5.1) */
 #define WD_CHILD_HDR 29u /* child node header bytes */
 #define WD_MIN_BS 512u
 #define WD_MAX_BS (64u << 20)
@@ -49,21 +49,21 @@ struct wd_geom {
 	uint32_t q;         /* floor(15*bs/16): inner-node log boundary */
 	uint32_t cl;        /* child link bytes: ks + 8 */
 	uint32_t cmax;      /* floor((block_end - q) / cl) */
-	uint32_t max_value; /* min(65535, q - 35 - ks) (FORMAT.md §3) */
+	uint32_t max_value; /* min(65535, q - 35 - ks) (doc/SPEC.md §6) */
 };
 
 /* Fill the derived fields of g from bs and ks. */
 void wd_geom_derive(struct wd_geom *g);
 
-/* Check bs/ks/io_size rules (FORMAT.md §2): returns 0 or WODAN_E_INVAL with
+/* Check bs/ks/io_size rules (doc/SPEC.md §2): returns 0 or WODAN_E_INVAL with
  * a detail naming the rule. */
 int wd_geom_check(uint32_t bs, uint32_t ks, uint32_t io_size);
 
 /* Encode g into a 512-byte superblock with a real CRC. */
 void wd_sb_encode(const struct wd_geom *g, uint8_t sb[WD_SB_SIZE]);
 
-/* Decode and validate 512 bytes (ORIGINAL §2.1 order: magic, version,
- * flags, CRC, then FORMAT.md §2 geometry against dev_blocks = device size
+/* Decode and validate 512 bytes (doc/SPEC.md §2 order: magic, version,
+ * flags, CRC, then the geometry rules against dev_blocks = device size
  * in blocks of bs and io_size).  Errors: WODAN_E_BAD_MAGIC, _BAD_VERSION,
  * _BAD_FLAGS, _BAD_CRC (block 0), _INVAL. */
 int wd_sb_decode(const uint8_t sb[WD_SB_SIZE], int relax_magic,

@@ -116,7 +116,7 @@ static int key_pred(uint8_t *out, const uint8_t *key, uint32_t ks)
 }
 
 /* Split child i of p (p has link room): the lower part becomes a new node
- * to the left of c.  The split point is a byte median (FORMAT.md §3), except
+ * to the left of c. The split point is a byte median (doc/DESIGN.md §4), except
  * for a leaf whose incoming bucket (p->bk[i]) lies wholly above or below the
  * leaf's keys: then the leaf splits at that edge, so sequential loads fill
  * leaves completely instead of half (as SQLite's balance_quick does for
@@ -299,7 +299,7 @@ static int split_root(struct wodan *w)
 
 static int make_room(struct wodan *w, struct wd_node *n);
 
-/* Spill the largest bucket of n's log into its child (ORIGINAL §3.4; the
+/* Spill the largest bucket of n's log into its child (doc/ORIGINAL.md §5.3; the
  * buckets are kept per child, so choosing one is O(fanout)). */
 static int spill_one(struct wodan *w, struct wd_node *n)
 {

@@ -3,11 +3,11 @@
  *
  * All user items enter the root's log; when a node's log has no room, the
  * largest bucket of items routed to one child is spilled into that child
- * (ORIGINAL §3.4); a node that cannot make room by spilling is split by its
- * parent at a byte median (FORMAT.md §3 "Splits", fixes ORIGINAL L9); the
- * root grows the tree by one level (ORIGINAL §3.5 root split).  Every
+ * (doc/ORIGINAL.md §5.3); a node that cannot make room by spilling is split
+ * by its parent at a byte median (doc/DESIGN.md §4, fixes doc/ORIGINAL.md
+ * L9); the root grows the tree by one level (doc/DESIGN.md §4).  Every
  * restructuring step keeps every node encodable and checks first that the
- * blocks it dirties fit (ORIGINAL §5.4), so an insert that fails changed no
+ * blocks it dirties fit (doc/DESIGN.md §5), so an insert that fails changed no
  * key's value and the dirty set always fits on the device.
  */
 #ifndef WD_TREE_H

@@ -1,5 +1,5 @@
 /*
- * trim.c -- returning free blocks to the device (ORIGINAL §6, fixing L12).
+ * trim.c -- returning free blocks to the device (doc/ORIGINAL.md §8, L12).
  *
  * fstrim: discard every block the space map marks free.  Right after a
  * flush the map's used blocks are exactly block 0 plus the newest durable
@@ -79,7 +79,7 @@ int wodan_fstrim(wodan_t *w, uint64_t *discarded_blocks)
 		while (L < n && !wd_sm_used(&w->sm, L))
 			L++;
 		/* [s, L) is a maximal free run, possibly ending at lsize:
-		 * discarded and counted alike (fixes ORIGINAL L12) */
+		 * discarded and counted alike (fixes doc/ORIGINAL.md L12) */
 		r = discard_run(w, s, L - s);
 		if (r) {
 			if (discarded_blocks)

@@ -16,7 +16,7 @@
 #   verify   wodan-verify-git back.cbor --expect objects.cbor
 # S = max(64 MiB, 4 x dump size), rounded up to a multiple of the block size.
 # Objects whose value (type byte + content) exceeds the image's value limit,
-# min(65535, floor(15*bs/16) - 35 - ks) bytes (FORMAT.md §3), are skipped by
+# min(65535, floor(15*bs/16) - 35 - ks) bytes (doc/SPEC.md §6), are skipped by
 # git2dump and counted.
 #
 # Environment: WODAN_BUILD_DIR (as for setup.sh: where the binaries are
@@ -102,7 +102,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# largest value the image takes (FORMAT.md §3 "value limit up front")
+# largest value the image takes (doc/SPEC.md §6)
 max_value=$((15 * BLOCK_SIZE / 16 - 35 - KEY_SIZE))
 [ $max_value -le 65535 ] || max_value=65535
 

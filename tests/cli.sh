@@ -3,7 +3,7 @@
 # `make check` with WODANC (path to the binary) and top_srcdir set.
 #
 # Covers: mkfs (create, refuse to overwrite, -F, dry run, usage errors),
-# restore of the DUMP.md example and of a generated multi-leaf dump, dump
+# restore of doc/DUMP.md §8.1 and of a generated multi-leaf dump, dump
 # round trips (restore -> dump A -> restore -> dump B, same records and
 # trailer), key ranges, malformed dumps (each rejected naming a byte offset,
 # image left clean), check (clean, JSON, corrupted node -> 4, missing
@@ -54,7 +54,7 @@ hex2bin "$EX_REC $EX_TRL" >"$T/ex.tail"       # 31 bytes
 EMPTY_TRL="a2 67 7265636f726473 00 66 637263333263 00"
 hex2bin "$EMPTY_TRL" >"$T/empty.tail"          # 18 bytes
 
-# The CRC helper must reproduce the DUMP.md check values.
+# The CRC helper must reproduce the doc/DUMP.md check values (§4, §8.1).
 crc_init
 crc=4294967295
 crc_feed 49 50 51 52 53 54 55 56 57
@@ -133,7 +133,7 @@ expect_rc 0 "mkfs on a zeroed file needs no -F" \
 	"$WODANC" mkfs "$T/zeros.img" --block-size $BS --key-size $KS
 
 # -------------------------------------------------- restore and dump
-expect_rc 0 "restore the DUMP.md example" \
+expect_rc 0 "restore the doc/DUMP.md example" \
 	"$WODANC" restore "$IMG" -i "$T/ex.cbor"
 expect_rc 0 "dump it to a file (A)" "$WODANC" dump "$IMG" -o "$T/A.cbor"
 check_that "A starts with the self-described tag d9d9f7" \

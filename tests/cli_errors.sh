@@ -65,7 +65,7 @@ one_json_error() {
 
 [ -x "$CLITOOL" ] || { echo "missing $CLITOOL (make builds it)"; exit 99; }
 
-# The DUMP.md example: one record (key 00000001, value "hi"), key size 4.
+# doc/DUMP.md §8.1: one record (key 00000001, value "hi"), key size 4.
 printf '\331\331\367\243\152wodan-dump\001\150key-size\004\152tombstones\365\202\104\000\000\000\001\102hi\242\147records\001\146crc32c\032\232\262\050\012' \
 	>"$T/ex.cbor"
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests/fuzz_regress.sh -- `wodanc fuzz` in make check (issue 3 "Fuzzing"):
+# tests/fuzz_regress.sh -- `wodanc fuzz` in make check:
 # the random operation loop over a spread of seeds (each seed draws its own
 # geometry, budgets and operation mix), the IMAGE entry point on every seed
 # image and saved finding (fuzz/corpus/image, fuzz/regress/image), --magic-

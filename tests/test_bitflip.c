@@ -1,6 +1,6 @@
 /*
- * test_bitflip.c -- corruption suite (FORMAT.md §2 "a CRC mismatch is
- * reported with the block address", §3 "roll back"; issue 3 "Corruption").
+ * test_bitflip.c -- corruption suite (doc/SPEC.md §11.1: a CRC mismatch is
+ * reported with the block address; §8.3: roll back).
  *
  * A small image (bs 4096, ks 8, 80 blocks, fanout 4: depth 3, 25-35 live
  * blocks, the circular log wrapped) is built over 13 flushes, with
@@ -17,7 +17,7 @@
  *               returns WODAN_E_BAD_CRC with wodan_last_error()->block == the
  *               block.  A flipped root makes mount fall back to the previous
  *               root (a damaged root cannot be told from a torn root write,
- *               FORMAT.md §3): always exactly that intact older generation,
+ *               doc/SPEC.md §8.3): always exactly that intact older generation,
  *               never the newest one and never wrong data;
  *   sampled     random 1-, 2- and 3-bit flips of every live block (fast check
  *               as above; CRC-32C has Hamming distance >= 4 at this length,
@@ -32,7 +32,7 @@
  *   transient   a read that flips bits once (tests/fault_backend.c) is
  *               retried: lookups succeed; twice: BAD_CRC naming the block.
  *               One transient flip of the newest root while mount searches
- *               for it should not matter either (FORMAT.md §2); known
+ *               for it should not matter either (doc/SPEC.md §11.1); known
  *               library bug B2 (see test_crash.c) makes it matter: counted,
  *               a failure only with WODAN_STRICT=1;
  *   rollback    damaging blocks of the newest trees: wodan_check lists
@@ -947,8 +947,8 @@ static void test_transient(void **state)
 	       (unsigned long long)twice_det);
 	/*
 	 * The newest root's first read flipped while mount searches for it,
-	 * on the image as it was after each flush.  FORMAT.md §2: "a read is
-	 * retried once before the block is declared corrupt".  Known library
+	 * on the image as it was after each flush.  doc/SPEC.md §11.1: a block
+	 * is read twice before it is declared corrupt.  Known library
 	 * bug B2 (reported): the root search (mount.c scan) reads candidates
 	 * raw, without the retry, so one transient error silently mounts an
 	 * older generation -- and a later flush on it can reuse generations

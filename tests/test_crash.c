@@ -1,5 +1,5 @@
 /*
- * test_crash.c -- the crash suite (FORMAT.md §3 "crash safety", issue 3).
+ * test_crash.c -- the crash suite (doc/SPEC.md §11.2: power cuts, I/O faults).
  *
  * Every cut runs the library for real on a fault-injection device
  * (tests/fault_backend.c) over a RAM image: the step's operations are
@@ -1911,7 +1911,7 @@ static void test_ioerr(void **state)
 	}
 	/*
 	 * Bug B2 (fixed): one transient flipped read of the newest root while
-	 * mount searches for it.  FORMAT.md §2 asks for a re-read before a
+	 * mount searches for it.  doc/SPEC.md §11.1 asks for a re-read before a
 	 * block is declared corrupt; wd_find_root's scan() read candidates
 	 * raw, so the search could settle on an older root and mount it
 	 * silently.  A miss counts as a failure.

@@ -1,5 +1,5 @@
 /*
- * test_crc.c -- CRC-32C and Wodan's trailer convention (ORIGINAL §1.4).
+ * test_crc.c -- CRC-32C and Wodan's trailer convention (doc/SPEC.md §4).
  *
  *  - the RFC 3720 check value and a few other published vectors;
  *  - wd_crc32c (ISA-L) agrees with a slow bitwise reference CRC-32C;

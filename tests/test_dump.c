@@ -1,6 +1,6 @@
 /*
  * test_dump.c -- the CBOR dump writer and reader (lib/dump.c) against
- * ../shared/spec/DUMP.md: the spec's hex example byte for byte, the CRC check
+ * doc/DUMP.md: the hex example of §8.1 byte for byte, the CRC check
  * value, a seeded random round trip, indefinite-length input, and every kind
  * of malformed input with its error code, byte offset and record number.
  * wodan_dump()/wodan_restore() need a real image and are tested elsewhere.
@@ -93,7 +93,7 @@ static long read_cb(void *arg, void *buf, size_t len)
 	return (long)n;
 }
 
-/* The DUMP.md example header: key-size 4, tombstones true (38 bytes). */
+/* The doc/DUMP.md §8.1 header: key-size 4, tombstones true (38 bytes). */
 static const char EX_HEADER[] =
 	"d9d9f7 a3 6a776f64616e2d64756d70 01 686b65792d73697a65 04"
 	" 6a746f6d6273746f6e6573 f5";
@@ -172,7 +172,7 @@ static void test_crc_check_value(void **state)
 	assert_int_equal(wd_crc32c(0, "", 0), 0);
 }
 
-/* The DUMP.md example, produced byte for byte and read back. */
+/* The doc/DUMP.md §8.1 example, produced byte for byte and read back. */
 static void test_spec_example(void **state)
 {
 	struct bytes want = { 0 }, got = { 0 };

@@ -1,7 +1,7 @@
 /*
- * test_layout.c -- byte-exact Wodan layout v1 (ORIGINAL §1, FORMAT.md §1-2).
+ * test_layout.c -- byte-exact Wodan layout v1 (doc/SPEC.md §1-§8).
  *
- * Every expected block below is built BY HAND from the tables of ORIGINAL §1
+ * Every expected block below is built BY HAND from the tables of doc/SPEC.md
  * (hex literals written field by field, with the offset and field name in a
  * comment), never by calling the encoder.  The CRC of each hand-built unit is
  * computed with wd_crc32c over the hand-built bytes AND pinned as a literal
@@ -130,7 +130,7 @@ static void put64(uint8_t *p, uint64_t v)
 
 #define SB_DEV_BYTES (16ull * 4096) /* exactly lsize blocks */
 
-/* ORIGINAL §1.2, field by field.  incompat and crc as on-disk hex. */
+/* doc/SPEC.md §2, field by field.  incompat and crc as on-disk hex. */
 static void hand_sb(uint8_t sb[512], const char *incompat, const char *crc)
 {
 	size_t o = 0;
@@ -148,7 +148,7 @@ static void hand_sb(uint8_t sb[512], const char *incompat, const char *crc)
 	hx(sb, &o, "00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f");
 	assert_int_equal(o, 65);
 	/*  65..507 reserved: zero (memset) */
-	hand_seal(sb, 512, crc);                 /* 508 crc, ORIGINAL §1.4 */
+	hand_seal(sb, 512, crc);                 /* 508 crc, doc/SPEC.md §4 */
 }
 
 static void sb_geom(struct wd_geom *g, uint32_t incompat)
@@ -180,7 +180,7 @@ static void check_sb_decoded(const struct wd_geom *d, uint32_t incompat)
 	assert_int_equal(d->lsize, 16);
 	for (int i = 0; i < 16; i++)
 		assert_int_equal(d->fsid[i], i);
-	/* derived geometry (ORIGINAL §3.2, FORMAT.md §3) */
+	/* derived geometry (doc/SPEC.md §6) */
 	assert_int_equal(d->block_end, 4092);
 	assert_int_equal(d->q, 3840);            /* floor(15*4096/16) */
 	assert_int_equal(d->cl, 28);             /* ks + 8 */
@@ -340,7 +340,7 @@ static void test_sb_reject(void **state)
 	assert_int_equal(sb_try(m_byte, 0x0f01, 1, 0, DEV, 512),
 			 WODAN_E_BAD_MAGIC);
 	assert_int_equal(sb_try(m_zero, 0, 0, 0, DEV, 512), WODAN_E_BAD_MAGIC);
-	/* bad magic is reported before a bad CRC (ORIGINAL §2.1 order) */
+	/* bad magic is reported before a bad CRC (doc/SPEC.md §2 order) */
 	assert_int_equal(sb_try(m_byte, 0x0001, 0, 0, DEV, 512),
 			 WODAN_E_BAD_MAGIC);
 
@@ -637,7 +637,7 @@ static void test_node_empty_root(void **state)
 	encode(&g, n, 1, got);
 	assert_bytes(want, got, NBS, "empty root gen 1");
 
-	/* preroot (ORIGINAL §1.6): same, generation 0 */
+	/* preroot (doc/SPEC.md §7): same, generation 0 */
 	hand_empty_root(want, "00 00 00 00 00 00 00 00", PREROOT_CRC);
 	encode(&g, n, 0, got);
 	assert_bytes(want, got, NBS, "preroot");
@@ -1132,7 +1132,7 @@ static void read_blk(struct wodan_backend *be, uint64_t L, uint8_t *blk)
 	assert_int_equal(be->read(be, L * IMG_BS, blk, IMG_BS), 0);
 }
 
-/* The empty root of ORIGINAL §1.7 for a given fsid (bs 4096). */
+/* The empty root of doc/SPEC.md §7 for a given fsid (bs 4096). */
 static void hand_image_root(uint8_t *blk, uint64_t gen, const uint8_t *fsid)
 {
 	memset(blk, 0, IMG_BS);
@@ -1315,7 +1315,7 @@ static void test_mkfs_flush(void **state)
 		uint64_t L = info.root_block;
 		assert_true(L != fbw && L >= 1 && L < lsize);
 		/* the allocator continues circularly right after the root
-		 * (ORIGINAL §2.3 / §5.2) */
+		 * (doc/ORIGINAL.md §4.3, §7.2) */
 		assert_true(L == ring_next(fbw, lsize));
 
 		/* expected root, built by hand: items in ascending key order */

@@ -1,5 +1,5 @@
 /*
- * test_powercut.c -- power-cut simulation (FORMAT.md §3 "crash safety").
+ * test_powercut.c -- power-cut simulation (doc/SPEC.md §11.2).
  *
  * A recording backend, defined here over a RAM byte array, logs every write
  * (offset and a copy of the bytes) and every barrier in issue order.  We

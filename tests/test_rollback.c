@@ -1,5 +1,5 @@
 /*
- * test_rollback.c -- FORMAT.md §3 "roll back": when the newest root's tree is
+ * test_rollback.c -- doc/SPEC.md §8.3: when the newest root's tree is
  * damaged, a plain open fails with the block address, check reports intact
  * older generations, and an open with WODAN_OPEN_ROLLBACK returns exactly
  * the state of an older flush; writing after the rollback and reopening

@@ -1,7 +1,7 @@
 /*
  * test_space.c -- running out of space, argument errors, read-only handles
- * and the dirty-memory budget (FORMAT.md §3 "errors are values", ORIGINAL
- * §5.4).
+ * and the dirty-memory budget (doc/SPEC.md §11.4; doc/ORIGINAL.md
+ * §7.4).
  *
  *  - exhaustion: on small RAM images (bs 4096, ks 16, 40..100 blocks) insert
  *    random keys with ~100-byte values (plus overwrites and deletes), never
@@ -473,7 +473,7 @@ static void test_exhaustion(void **state)
 }
 
 /* The same workload, strict about the meaning of OUT_OF_SPACE (wodan.h: "no
- * room even after a flush"; FORMAT.md §3: "out of space (it will not)"):
+ * room even after a flush"; doc/SPEC.md §11.4: "a flush cannot help"):
  * when a call fails with OUT_OF_SPACE while nodes are dirty, flushing and
  * retrying the very same call must fail again. */
 static void test_out_of_space_is_final(void **state)
@@ -525,7 +525,7 @@ static void test_value_too_large(void **state)
 		struct wodan_info info;
 		wodan_get_info(w, &info);
 		uint32_t mv = info.max_value_bytes;
-		/* FORMAT.md §3: min(65535, floor(15*bs/16) - 35 - ks) */
+		/* doc/SPEC.md §6: min(65535, floor(15*bs/16) - 35 - ks) */
 		uint32_t want = 15u * bss[b] / 16 - 35 - KS;
 		assert_int_equal(mv, want > 65535 ? 65535 : want);
 		uint8_t *val = malloc(mv + 2);

@@ -1,5 +1,5 @@
 /*
- * test_trim.c -- trim (FORMAT.md §3 "Trim", ORIGINAL §6 and L12).
+ * test_trim.c -- trim (doc/SPEC.md §11.4, doc/ORIGINAL.md §8 and L12).
  *
  * A recording backend wraps the RAM backend (wodan_backend_ram_create) and
  * logs every write, discard and barrier in issue order; it can also make
@@ -7,7 +7,7 @@
  * the library's space map: block L belongs to the newest durable tree iff
  * zeroing L in a copy of the image makes wodan_check unclean or changes the
  * root it finds (block 0 always belongs); and, cheaper, the blocks reached
- * by following the on-disk child links (ORIGINAL §1.5) from the root a
+ * by following the on-disk child links (doc/SPEC.md §5) from the root a
  * mount finds.  The two are cross-checked.  With them we assert:
  *
  *   mkfs     params.discard gives exactly one discard, of blocks
@@ -246,7 +246,7 @@ static void reachable(const uint8_t *img, uint64_t size, uint64_t lsize,
 	wodan_backend_close(be);
 }
 
-/* A second, cheaper oracle: walk the on-disk child links (ORIGINAL §1.5)
+/* A second, cheaper oracle: walk the on-disk child links (doc/SPEC.md §5)
  * from the root that a read-only mount of img finds.  Cross-checked with
  * reachable() (test_fstrim_random, end of test_live_trim). */
 static void walk_links(const uint8_t *img, uint64_t lsize, uint64_t L,
@@ -623,7 +623,7 @@ static void test_mkfs_discard(void **state)
 /* ---------------------------------------------------------- fstrim tests */
 
 /* A fresh image: everything but block 0 and the root at fbw is free, and
- * the run reaching the end of the device is counted (ORIGINAL L12). */
+ * the run reaching the end of the device is counted (doc/ORIGINAL.md L12). */
 static void test_fstrim_fresh(void **state)
 {
 	(void)state;

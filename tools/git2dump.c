@@ -4,7 +4,7 @@
  *   wodan-git2dump [REPO] [-o FILE] [--max-value N]
  *
  * Runs `git -C REPO cat-file --batch-all-objects --batch` (fork + execvp, no
- * shell) and writes one record per object (DUMP.md): key = the 20-byte
+ * shell) and writes one record per object (doc/DUMP.md): key = the 20-byte
  * binary SHA-1, value = type byte (1 commit, 2 tree, 3 blob, 4 tag) + raw
  * content.  git lists the objects sorted by id, so the records ascend.
  * Objects whose value (1 + size) exceeds --max-value (default 65535) are

@@ -2,7 +2,7 @@
  * gitobj.h -- code shared by the git object tools (wodan-git2dump,
  * wodan-verify-git): git object types, SHA-1 object ids, the parser of
  * `git cat-file --batch` output, and dump files opened for the wodan dump
- * reader/writer (../shared/spec/DUMP.md).
+ * reader/writer (doc/DUMP.md).
  *
  * A git object is stored in a dump as
  *     key   = the object's 20-byte binary SHA-1 (git's object id),

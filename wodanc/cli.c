@@ -322,7 +322,7 @@ int cli_parse_hex(const char *s, uint8_t *out, size_t len)
 	return 0;
 }
 
-/* Block size rule of mkfs (FORMAT.md §2). */
+/* Block size rule of mkfs (doc/SPEC.md §2). */
 int cli_check_block_size(uint64_t bs)
 {
 	if (bs < 512 || bs > 64u * 1024 * 1024 || bs % 512)

@@ -1,5 +1,5 @@
 /*
- * cmd_bench.c -- `wodanc bench`: the workloads of BENCH.md (original, index,
+ * cmd_bench.c -- `wodanc bench`: the doc/BENCH.md workloads (original, index,
  * dbbench) against libwodan's public API, with per-phase throughput,
  * latency percentiles, device bytes, amplification, flushes, barriers,
  * memory and space figures, as a table or one JSON object per phase.
@@ -23,7 +23,7 @@ static const char bench_help[] =
 	"Usage: wodanc bench [--workload original|index|dbbench] [OPTIONS]\n"
 	"\n"
 	"Measure libwodan on the workloads other stores are measured on\n"
-	"(../shared/spec/BENCH.md).  Every phase reports operations, seconds,\n"
+	"(doc/BENCH.md).  Every phase reports operations, seconds,\n"
 	"operations per second, p50/p99 latency, device bytes written and\n"
 	"read, write and read amplification, flushes, barriers, peak RSS and\n"
 	"blocks in use.  A benchmark is a measurement, not a test: compare\n"
@@ -1017,7 +1017,7 @@ static int parse_phases(const struct workload *wl, const char *list,
 	return 0;
 }
 
-/* Largest value of a geometry (FORMAT.md §3 "value limit up front"). */
+/* Largest value of a geometry (doc/SPEC.md §6). */
 static uint64_t max_value_for(uint32_t bs, uint32_t ks)
 {
 	int64_t lim = (int64_t)(15ull * bs / 16) - 35 - (int64_t)ks;

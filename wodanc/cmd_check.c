@@ -1,7 +1,7 @@
 /*
  * cmd_check.c -- `wodanc check DEVICE`: fsck for wodan images
  * (wodan_check): a read-only mount that reads every node and checks every
- * rule of FORMAT.md §2, then a report.  Exit codes: the table of cli.h
+ * rule of doc/SPEC.md §2/§8.2, then a report.  Exit codes: the table of cli.h
  * (0 clean, 4 problems found, 8 cannot run; as fsck(8)).
  */
 #include <getopt.h>

@@ -1,5 +1,5 @@
 /*
- * cmd_fuzz.c -- `wodanc fuzz`: fuzzing entry points (issue 3 "Fuzzing").
+ * cmd_fuzz.c -- `wodanc fuzz`: fuzzing entry points.
  *
  *   wodanc fuzz IMAGE        AFL-style: exercise a (hostile) image in a RAM
  *                            copy, relaxed magic CRC (fuzz/image_exercise.c);
@@ -263,7 +263,7 @@ static uint32_t crc32c(const uint8_t *p, size_t n)
 	return ~c;
 }
 
-/* 1 when the unit's trailer is a valid Wodan CRC (ORIGINAL §1.4). */
+/* 1 when the unit's trailer is a valid Wodan CRC (doc/SPEC.md §4). */
 static int unit_valid(const uint8_t *u, size_t len)
 {
 	return crc32c(u, len) == 0xffffffffu;

@@ -101,7 +101,7 @@ struct mkfs_result {
 	struct wodan_info info;       /* valid when have_info */
 };
 
-/* Largest value a geometry accepts (FORMAT.md §3 "value limit up front"). */
+/* Largest value a geometry accepts (doc/SPEC.md §6). */
 static uint32_t max_value_for(uint32_t bs, uint32_t ks)
 {
 	int64_t lim = (int64_t)(15ull * bs / 16) - 35 - (int64_t)ks;
