@@ -1,7 +1,7 @@
 /*
- * testutil.h -- shared helpers for the cmocka test programs: a seeded
- * splitmix64 generator (seed printed, settable with WODAN_SEED), and small
- * wrappers for RAM images.
+ * testutil.h -- random numbers for the tests (tests/support): a seeded
+ * splitmix64 generator (seed printed, settable with WODAN_SEED), numbers
+ * from the environment, a monotonic clock.
  */
 #ifndef WODAN_TESTUTIL_H
 #define WODAN_TESTUTIL_H
@@ -42,6 +42,22 @@ static inline uint64_t tu_env_u64(const char *name, uint64_t dflt)
 static inline uint64_t tu_below(uint64_t *s, uint64_t n)
 {
 	return n ? tu_splitmix(s) % n : 0;
+}
+
+/* A seed derived from two numbers (a stream per (a, b)). */
+static inline uint64_t tu_mix(uint64_t a, uint64_t b)
+{
+	uint64_t s = a ^ (b * 0x9e3779b97f4a7c15ull);
+	tu_splitmix(&s);
+	return tu_splitmix(&s);
+}
+
+/* Monotonic time in nanoseconds. */
+static inline uint64_t tu_now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
 #endif
