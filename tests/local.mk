@@ -68,7 +68,10 @@ tests_test_lock_LDADD = $(TEST_LIBS)
 # progress, the count and the replay id of every failure (replay one with
 # WODAN_CRASH_REPLAY=ID ./tests/test_crash).  SOAK_SEED=N fixes the seed.
 check_PROGRAMS += tests/test_crash tests/test_bitflip tests/test_journal
-tests_test_crash_SOURCES = tests/test_crash.c
+tests_test_crash_SOURCES = tests/crash/crash.h tests/crash/main.c \
+	tests/crash/step.c tests/crash/verify.c tests/crash/scenarios.c \
+	tests/crash/workload.c tests/crash/tiers.c tests/crash/ioerr.c \
+	tests/crash/replay.c tests/crash/regress.c
 tests_test_crash_CFLAGS = $(TEST_CFLAGS)
 tests_test_crash_LDADD = $(TEST_LIBS)
 tests_test_powercut_SOURCES = tests/test_powercut.c

@@ -6,7 +6,9 @@
  * test that must be a function of its seed alone (power-cut replay, crash
  * and trim suites, the journal suite) interposes getrandom with a splitmix
  * stream: set mkfs_rng before each wodan_mkfs.  Nothing else in these
- * tests calls getrandom.
+ * tests calls getrandom.  A test of several files defines
+ * FIXED_RANDOM_LINKAGE empty before including it and declares mkfs_rng
+ * extern in its other files.
  */
 #ifndef WODAN_FIXED_RANDOM_H
 #define WODAN_FIXED_RANDOM_H
@@ -17,7 +19,10 @@
 #include <sys/types.h>
 #include "testutil.h"
 
-static uint64_t mkfs_rng = 1;
+#ifndef FIXED_RANDOM_LINKAGE
+#define FIXED_RANDOM_LINKAGE static
+#endif
+FIXED_RANDOM_LINKAGE uint64_t mkfs_rng = 1;
 
 ssize_t getrandom(void *buf, size_t len, unsigned flags)
 {
