@@ -292,6 +292,9 @@ void test_b4_torn_rewrite(void **state);
 void test_check_huge_root_generation(void **state);
 
 int mode_of(char c);
+void second_step(const struct scen *sc, const uint8_t *img,
+		 const struct ent *snap1, uint64_t gen1, uint64_t r2,
+		 struct scen *s2, uint8_t **base2);
 uint64_t max_lsize(void);
 
 #endif

@@ -123,32 +123,10 @@ int replay(const char *id)
 		f = one_cut(&sc, R, e, FAULT_CUT_RANDOM, rs, 0, &T, img, &snap1,
 			    &gen1, NULL);
 		if (!f) {
-			/* rebuild the second step exactly as random_cut */
-			struct scen s2 = sc;
-			memset(&s2.ops, 0, sizeof s2.ops);
-			uint8_t *base2 = malloc(sc.lsize * BS);
-			memcpy(base2, img, sc.lsize * BS);
-			s2.base = base2;
-			s2.base_snap = snap1;
-			s2.base_gen = gen1;
-			s2.ghost_root = last_ghost_root;
-			s2.ghost_gen = last_ghost_gen;
-			uint64_t rr = r2;
-			uint32_t n = 1 + (uint32_t)tu_below(&rr, 12);
-			for (uint32_t i = 0; i < n; i++) {
-				uint32_t k = 1 + (uint32_t)tu_below(&rr, NPOOL - 2);
-				if (tu_below(&rr, 5) == 0)
-					opv_push(&s2.ops, OP_DEL, k, 0, 0);
-				else
-					opv_push(&s2.ops, OP_INS, k,
-						 0x10000000u + (uint32_t)tu_below(&rr, 1u << 27),
-						 1 + (uint32_t)tu_below(&rr, 400));
-			}
-			opv_push(&s2.ops, OP_FLUSH, 0, 0, 0);
-			if (tu_below(&rr, 2)) {
-				opv_push(&s2.ops, OP_INS, 5, 0x0f000000u, 50);
-				opv_push(&s2.ops, OP_FLUSH, 0, 0, 0);
-			}
+			/* the second step exactly as the double tier built it */
+			struct scen s2;
+			uint8_t *base2;
+			second_step(&sc, img, snap1, gen1, r2, &s2, &base2);
 			struct trace R2;
 			reference(&s2, &R2);
 			f = one_cut(&s2, &R2, e2, FAULT_CUT_RANDOM, rs2, 1, &T,

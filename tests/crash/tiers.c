@@ -87,6 +87,46 @@ void test_exhaustive(void **state)
 			 (unsigned long long)seed);
 }
 
+/*
+ * The second step of a double fault, shared by the double tier and the
+ * replay of its ids: from img (sc->lsize blocks), the image the first cut
+ * left, holding snap1 at generation gen1, some inserts/deletes drawn from
+ * r2 and a flush (and maybe one more insert + flush).  The ghost root of
+ * the first cut (last_ghost_root/gen) goes into *s2.  *s2 points to
+ * *base2, a copy of img; the caller frees s2->ops.v and *base2.
+ */
+void second_step(const struct scen *sc, const uint8_t *img,
+		 const struct ent *snap1, uint64_t gen1, uint64_t r2,
+		 struct scen *s2, uint8_t **base2)
+{
+	*s2 = *sc;
+	memset(&s2->ops, 0, sizeof s2->ops);
+	*base2 = malloc(sc->lsize * BS);
+	assert_non_null(*base2);
+	memcpy(*base2, img, sc->lsize * BS);
+	s2->base = *base2;
+	s2->base_snap = snap1;
+	s2->base_gen = gen1;
+	s2->ghost_root = last_ghost_root;
+	s2->ghost_gen = last_ghost_gen;
+	uint64_t rr = r2;
+	uint32_t n = 1 + (uint32_t)tu_below(&rr, 12);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t k = 1 + (uint32_t)tu_below(&rr, NPOOL - 2);
+		if (tu_below(&rr, 5) == 0)
+			opv_push(&s2->ops, OP_DEL, k, 0, 0);
+		else
+			opv_push(&s2->ops, OP_INS, k,
+				 0x10000000u + (uint32_t)tu_below(&rr, 1u << 27),
+				 1 + (uint32_t)tu_below(&rr, 400));
+	}
+	opv_push(&s2->ops, OP_FLUSH, 0, 0, 0);
+	if (tu_below(&rr, 2)) {
+		opv_push(&s2->ops, OP_INS, 5, 0x0f000000u, 50);
+		opv_push(&s2->ops, OP_FLUSH, 0, 0, 0);
+	}
+}
+
 /* Draw one random cut: a workload step (or a scripted scenario). */
 int random_cut(uint64_t *rng, struct workload *ws, int nws,
 		      struct tally *T, uint8_t *img, int dbl, uint64_t *d2)
@@ -131,33 +171,10 @@ int random_cut(uint64_t *rng, struct workload *ws, int nws,
 			 * recover; counts as a single fault */
 			f = 0;
 		} else if (!f) {
-			struct scen s2 = sc;
-			memset(&s2.ops, 0, sizeof s2.ops);
-			uint8_t *base2 = malloc(sc.lsize * BS);
-			memcpy(base2, img, sc.lsize * BS);
-			s2.base = base2;
-			s2.base_snap = snap1;
-			s2.base_gen = gen1;
-			s2.ghost_root = last_ghost_root;
-			s2.ghost_gen = last_ghost_gen;
 			uint64_t r2 = tu_splitmix(rng);
-			uint64_t rr = r2;
-			uint32_t n = 1 + (uint32_t)tu_below(&rr, 12);
-			for (uint32_t i = 0; i < n; i++) {
-				uint32_t k = 1 + (uint32_t)tu_below(&rr, NPOOL - 2);
-				if (tu_below(&rr, 5) == 0)
-					opv_push(&s2.ops, OP_DEL, k, 0, 0);
-				else
-					opv_push(&s2.ops, OP_INS, k,
-						 0x10000000u + (uint32_t)tu_below(&rr, 1u << 27),
-						 1 + (uint32_t)tu_below(&rr, 400));
-			}
-			opv_push(&s2.ops, OP_FLUSH, 0, 0, 0);
-			if (tu_below(&rr, 2)) {
-				opv_push(&s2.ops, OP_INS, 5, 0x0f000000u, 50);
-				opv_push(&s2.ops, OP_FLUSH, 0, 0, 0);
-			}
-			snprintf(s2.name, sizeof s2.name, "%s", sc.name);
+			struct scen s2;
+			uint8_t *base2;
+			second_step(&sc, img, snap1, gen1, r2, &s2, &base2);
 			struct trace R2;
 			reference(&s2, &R2);
 			uint64_t e2 = tu_below(rng, R2.nops + 1);
