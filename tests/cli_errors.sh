@@ -15,38 +15,10 @@
 # Helper: tests/clitool (built by make), next to wodanc/ in the build tree.
 # POSIX sh.
 
-set -u
-: "${WODANC:?set WODANC to the path of the wodanc binary}"
-top_srcdir=${top_srcdir:-.}
+# ok, bad, show, run, expect_rc, check_that; $T
+. "${top_srcdir:-.}/tests/clilib.sh"
 CLITOOL=${CLITOOL:-$(dirname "$WODANC")/../tests/clitool}
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/wodanc-err.XXXXXX") || exit 99
-trap 'rm -rf "$T"' EXIT
-trap 'exit 130' INT TERM
-
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $1"; }
-show() { sed 's/^/    | /' "$1"; }
-run() { "$@" >"$T/out" 2>"$T/err"; rc=$?; }
-expect_rc() {
-	want=$1 desc=$2
-	shift 2
-	run "$@"
-	if [ "$rc" -eq "$want" ]; then
-		ok "$desc"
-	else
-		bad "$desc (exit $rc, wanted $want)"
-		show "$T/err"
-	fi
-}
-check_that() {
-	desc=$1
-	shift
-	if "$@"; then ok "$desc"; else bad "$desc"; show "$T/err"; fi
-}
 # err_has TEXT: stderr of the last run contains TEXT (fixed string)
 err_has() { grep -qF -- "$1" "$T/err"; }
 out_has() { grep -qF -- "$1" "$T/out"; }

@@ -12,22 +12,14 @@
 # POSIX sh only.
 
 set -u
-: "${WODANC:?set WODANC to the path of the wodanc binary}"
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/wodanc-lock.XXXXXX") || exit 99
+# ok, bad, show; $T
+. "${top_srcdir:-.}/tests/clilib.sh"
 first=
 cleanup() {
 	[ -n "$first" ] && kill "$first" 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $1"; }
-show() { sed 's/^/    | /' "$1"; }
 
 # Two different dumps of 6000 records (key size 8, about 140 KiB: more
 # than the 64 KiB restore reads at once), made by the bench's insert phase

@@ -10,20 +10,9 @@
 # crafted images: check says the image is damaged (4), fuzz agrees (0).
 # Run by `make check` with WODANC and top_srcdir set.  POSIX sh.
 
-set -u
-: "${WODANC:?set WODANC to the path of the wodanc binary}"
-top_srcdir=${top_srcdir:-.}
+# ok, bad, show; $T
+. "${top_srcdir:-.}/tests/clilib.sh"
 CLITOOL=${CLITOOL:-$(dirname "$WODANC")/../tests/clitool}
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/wodanc-fzimg.XXXXXX") || exit 99
-trap 'rm -rf "$T"' EXIT
-trap 'exit 130' INT TERM
-
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $1"; }
-show() { sed 's/^/    | /' "$1"; }
 
 [ -x "$CLITOOL" ] || { echo "missing $CLITOOL (make builds it)"; exit 99; }
 
