@@ -11,270 +11,48 @@
 #include <string.h>
 #include "wodan.h"
 #include "image_exercise.h"
+#include "opmodel.h"
 
 /* ------------------------------------------------------------ reporting */
 
-static void wf_fail(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
+static void wf_fail(struct om *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
 
 /* Print the mismatch and abort (a crash for AFL and libFuzzer). */
-static void wf_fail(const char *fmt, ...)
+static void wf_fail(struct om *s, const char *fmt, ...)
 {
+	char msg[512];
 	va_list ap;
 
-	fputs("wodan fuzz: MISMATCH: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (last error: %s)\n", wodan_last_error()->message);
+	om_diverge(s, "%s", msg);   /* abort_on_divergence: aborts */
 	abort();
 }
 
-/* First bytes of buf as hex, for messages. */
-static const char *hex(const uint8_t *buf, size_t len, char out[41])
-{
-	size_t i, n = len > 16 ? 16 : len;
-
-	for (i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", buf[i]);
-	out[2 * n] = 0;
-	if (n < len)
-		strcpy(out + 2 * n, "..");
-	return out;
-}
-
-/* ---------------------------------------------------------------- model */
-
-struct kv {
-	uint8_t *key;   /* ks bytes, then the value (one allocation) */
-	uint32_t len;
-};
-
-struct kvset {
-	struct kv *v;
-	size_t n, cap;
-	uint32_t ks;
-};
-
-static const uint8_t *kv_val(const struct kvset *s, const struct kv *e)
-{
-	return e->key + s->ks;
-}
-
-static void set_free(struct kvset *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i].key);
-	free(s->v);
-	s->v = NULL;
-	s->n = s->cap = 0;
-}
-
-/* Index of the first entry with key >= k; *found when equal. */
-static size_t set_find(const struct kvset *s, const uint8_t *k, int *found)
-{
-	size_t lo = 0, hi = s->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (memcmp(s->v[mid].key, k, s->ks) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = lo < s->n && !memcmp(s->v[lo].key, k, s->ks);
-	return lo;
-}
-
-static struct kv kv_new(uint32_t ks, const uint8_t *k, const uint8_t *v,
-			uint32_t len)
-{
-	struct kv e = { malloc((size_t)ks + len + 1), len };
-
-	if (!e.key) {
-		fputs("wodan fuzz: out of memory\n", stderr);
-		abort();
-	}
-	memcpy(e.key, k, ks);
-	if (len)
-		memcpy(e.key + ks, v, len);
-	return e;
-}
-
-/* Insert or replace k -> v at its sorted place. */
-static void set_put(struct kvset *s, const uint8_t *k, const uint8_t *v,
-		    uint32_t len)
-{
-	int found;
-	size_t i = set_find(s, k, &found);
-
-	if (found) {
-		free(s->v[i].key);
-		s->v[i] = kv_new(s->ks, k, v, len);
-		return;
-	}
-	if (s->n == s->cap) {
-		s->cap = s->cap ? 2 * s->cap : 64;
-		s->v = realloc(s->v, s->cap * sizeof *s->v);
-		if (!s->v) {
-			fputs("wodan fuzz: out of memory\n", stderr);
-			abort();
-		}
-	}
-	memmove(s->v + i + 1, s->v + i, (s->n - i) * sizeof *s->v);
-	s->v[i] = kv_new(s->ks, k, v, len);
-	s->n++;
-}
-
-static void set_del(struct kvset *s, const uint8_t *k)
-{
-	int found;
-	size_t i = set_find(s, k, &found);
-
-	if (!found)
-		return;
-	free(s->v[i].key);
-	memmove(s->v + i, s->v + i + 1, (s->n - i - 1) * sizeof *s->v);
-	s->n--;
-}
-
-static void set_copy(struct kvset *d, const struct kvset *s)
-{
-	set_free(d);
-	d->ks = s->ks;
-	d->cap = d->n = s->n;
-	d->v = calloc(s->n ? s->n : 1, sizeof *d->v);
-	if (!d->v)
-		abort();
-	for (size_t i = 0; i < s->n; i++)
-		d->v[i] = kv_new(s->ks, s->v[i].key, kv_val(s, &s->v[i]),
-				 s->v[i].len);
-}
-
-/* ------------------------------------------------------------ iteration */
+/* Model entries the exercise keeps at most (a 64 MiB image holds fewer). */
+#define WF_MODEL_MAX (1u << 22)
 
 /* Snapshot callback: append, keys must strictly ascend. */
 static int collect_cb(void *arg, const uint8_t *key, const uint8_t *val,
 		      size_t len)
 {
-	struct kvset *s = arg;
+	struct om *s = arg;
+	struct om_map *m = &s->cur;
 	char a[41], b[41];
 
-	if (s->n && memcmp(s->v[s->n - 1].key, key, s->ks) >= 0)
-		wf_fail("iteration not strictly ascending: key %s after %s",
-			hex(key, s->ks, a), hex(s->v[s->n - 1].key, s->ks, b));
+	if (m->n && memcmp(om_key(m, m->n - 1), key, m->ks) >= 0)
+		wf_fail(s, "iteration not strictly ascending: key %s after %s",
+			om_hex(key, m->ks, a),
+			om_hex(om_key(m, m->n - 1), m->ks, b));
 	if (len > 65535)
-		wf_fail("iteration yielded a %zu-byte value", len);
-	if (s->n == s->cap) {
-		s->cap = s->cap ? 2 * s->cap : 64;
-		s->v = realloc(s->v, s->cap * sizeof *s->v);
-		if (!s->v)
-			abort();
+		wf_fail(s, "iteration yielded a %zu-byte value", len);
+	if (om_map_put(m, key, val, (uint32_t)len)) {
+		fputs("wodan fuzz: out of memory (model)\n", stderr);
+		abort();
 	}
-	s->v[s->n++] = kv_new(s->ks, key, val, (uint32_t)len);
 	return 0;
-}
-
-/* Compare an iteration of [start, end) with the model entries [a, b). */
-struct cmp {
-	const struct kvset *m;
-	size_t next, stop;
-	const char *what;
-};
-
-static int compare_cb(void *arg, const uint8_t *key, const uint8_t *val,
-		      size_t len)
-{
-	struct cmp *c = arg;
-	const struct kvset *m = c->m;
-	char a[41], b[41];
-
-	if (c->next >= c->stop)
-		wf_fail("%s: iteration yielded extra key %s", c->what,
-			hex(key, m->ks, a));
-	const struct kv *e = &m->v[c->next];
-	if (memcmp(e->key, key, m->ks))
-		wf_fail("%s: iteration yielded key %s, expected %s", c->what,
-			hex(key, m->ks, a), hex(e->key, m->ks, b));
-	if (len != e->len || (len && memcmp(val, kv_val(m, e), len)))
-		wf_fail("%s: key %s: iteration value %zu bytes %s, expected %u "
-			"bytes %s", c->what, hex(key, m->ks, a), len,
-			hex(val, len, b), e->len, hex(kv_val(m, e), e->len, a));
-	c->next++;
-	return 0;
-}
-
-static void compare_range(wodan_t *w, const struct kvset *m,
-			  const uint8_t *start, const uint8_t *end,
-			  const char *what)
-{
-	struct cmp c = { m, 0, m->n, what };
-	int found, r;
-
-	if (start)
-		c.next = set_find(m, start, &found);
-	if (end)
-		c.stop = set_find(m, end, &found);
-	if (c.stop < c.next)
-		c.stop = c.next;
-	r = wodan_iterate(w, start, end, compare_cb, &c);
-	if (r)
-		wf_fail("%s: iterate failed: %s", what, wodan_strerror(r));
-	if (c.next != c.stop) {
-		char a[41];
-		wf_fail("%s: iteration missed key %s (%zu of %zu seen)", what,
-			hex(m->v[c.next].key, m->ks, a), c.next, c.stop);
-	}
-}
-
-/* Lookup k and compare with the model. */
-static void check_lookup(wodan_t *w, const struct kvset *m, const uint8_t *k,
-			 const char *what)
-{
-	static uint8_t buf[65536];
-	size_t len = 0;
-	int found, r;
-	size_t i = set_find(m, k, &found);
-	char a[41], b[41];
-
-	r = wodan_lookup(w, k, m->ks, buf, sizeof buf, &len);
-	if (r < 0)
-		wf_fail("%s: lookup %s failed: %s", what, hex(k, m->ks, a),
-			wodan_strerror(r));
-	if (r != found)
-		wf_fail("%s: lookup %s: %s, expected %s", what,
-			hex(k, m->ks, a), r ? "present" : "absent",
-			found ? "present" : "absent");
-	if (found && (len != m->v[i].len ||
-		      memcmp(buf, kv_val(m, &m->v[i]), len)))
-		wf_fail("%s: lookup %s: value %zu bytes %s, expected %u bytes %s",
-			what, hex(k, m->ks, a), len, hex(buf, len, b),
-			m->v[i].len, hex(kv_val(m, &m->v[i]), m->v[i].len, a));
-}
-
-/* Full comparison: the whole iteration, two sub-ranges, and lookups of
- * (at most 64) model keys and their neighbours. */
-static void check_all(wodan_t *w, const struct kvset *m, const char *what)
-{
-	uint8_t k[256];
-	size_t step = m->n / 64 + 1;
-
-	compare_range(w, m, NULL, NULL, what);
-	if (m->n >= 2) {
-		compare_range(w, m, m->v[m->n / 3].key, m->v[m->n - 1].key,
-			      what);
-		compare_range(w, m, NULL, m->v[m->n / 2].key, what);
-	}
-	for (size_t i = 0; i < m->n; i += step) {
-		check_lookup(w, m, m->v[i].key, what);
-		memcpy(k, m->v[i].key, m->ks);
-		k[m->ks - 1] ^= 1;           /* a neighbour, often absent */
-		check_lookup(w, m, k, what);
-	}
-	memset(k, 0, m->ks);
-	check_lookup(w, m, k, what);
-	memset(k, 0xff, m->ks);
-	check_lookup(w, m, k, what);
 }
 
 /* ----------------------------------------------------------------- runs */
@@ -294,55 +72,10 @@ static void __attribute__((noinline)) paint_stack(void)
 
 
 struct run {
-	struct wodan_backend *be;
-	struct wodan_open_opts o;
+	struct om s;           /* model, handle, backend, last flush */
 	int verbose;
-	struct kvset m;        /* current state */
-	struct kvset durable;  /* last flushed state */
-	uint64_t gen;          /* generation of the last flush */
 	int hostile_log;       /* root generations out of log order */
 };
-
-/* Apply one mutation (val NULL = delete).  NEEDS_FLUSH: flush and retry
- * once; OUT_OF_SPACE (or a second NEEDS_FLUSH): the model stays as is.
- * Any change of the durable generation (auto flush) is tracked. */
-static void mutate(struct run *R, wodan_t *w, const uint8_t *k,
-		   const uint8_t *v, uint32_t len)
-{
-	struct wodan_info info;
-	int r, tries;
-
-	for (tries = 0; tries < 2; tries++) {
-		uint64_t before;
-		wodan_get_info(w, &info);
-		before = info.generation;
-		r = v ? wodan_insert(w, k, R->m.ks, v, len)
-		      : wodan_delete(w, k, R->m.ks);
-		wodan_get_info(w, &info);
-		if (info.generation != before) {
-			/* auto flush ran before the change was applied */
-			set_copy(&R->durable, &R->m);
-			R->gen = info.generation;
-		}
-		if (r != WODAN_E_NEEDS_FLUSH || tries == 1)
-			break;
-		int fr = wodan_flush(w, &R->gen);
-		if (fr)
-			wf_fail("flush (after needs flush) failed: %s",
-				wodan_strerror(fr));
-		set_copy(&R->durable, &R->m);
-	}
-	if (r == 0) {
-		if (v && !(info.tombstones && len == 0))
-			set_put(&R->m, k, v, len);
-		else
-			set_del(&R->m, k);
-	} else if (r != WODAN_E_OUT_OF_SPACE && r != WODAN_E_NEEDS_FLUSH) {
-		wf_fail("%s failed: %s", v ? "insert" : "delete",
-			wodan_strerror(r));
-	}
-	check_lookup(w, &R->m, k, "after a change");
-}
 
 static uint64_t le_u64(const uint8_t *p, int n)
 {
@@ -351,25 +84,6 @@ static uint64_t le_u64(const uint8_t *p, int n)
 	while (n--)
 		v = v << 8 | p[n];
 	return v;
-}
-
-/* Standard CRC-32C, bitwise table (only to tell which blocks the root
- * search can see). */
-static uint32_t crc32c(const uint8_t *p, size_t n)
-{
-	static uint32_t t[256];
-	uint32_t c = 0xffffffffu;
-
-	if (!t[1])
-		for (uint32_t i = 0; i < 256; i++) {
-			uint32_t x = i;
-			for (int k = 0; k < 8; k++)
-				x = x & 1 ? (x >> 1) ^ 0x82f63b78u : x >> 1;
-			t[i] = x;
-		}
-	while (n--)
-		c = t[(c ^ *p++) & 0xff] ^ (c >> 8);
-	return ~c;
 }
 
 /*
@@ -398,7 +112,7 @@ static int roots_monotone(const uint8_t *d, size_t len)
 		uint64_t g = le_u64(b + 1, 8);
 		int magic = !memcmp(b + bs - 4, "\xff\xff\xff\xff", 4);
 		if (b[0] != 1 || memcmp(b + 9, d + 49, 16) || g == 0 ||
-		    !(magic || crc32c(b, bs) == 0xffffffffu))
+		    !(magic || dr_crc32c(b, bs) == 0xffffffffu))
 			continue;
 		/* a root at or above 2^62 makes a writable open refuse (its
 		 * successors' generations would wrap): treated like a hostile
@@ -417,34 +131,37 @@ static int roots_monotone(const uint8_t *d, size_t len)
 }
 
 /* Close+reopen or power cut: open again (never with rollback) and expect
- * the generation of the last flush.  Returns NULL when a hostile log order
- * (see roots_monotone) let the root search pick another root: the run
- * stops there, cleanly. */
-static wodan_t *reopen(struct run *R, const char *what)
+ * the generation of the last flush.  Returns 0 with R->s.w open, or 1 when
+ * a hostile log order (see roots_monotone) let the root search pick
+ * another root: the run stops there, cleanly. */
+static int reopen(struct run *R, const char *what)
 {
+	struct om *s = &R->s;
 	wodan_t *w = NULL;
 	struct wodan_info info;
-	struct wodan_open_opts o = R->o;
+	struct wodan_open_opts o = s->o;
 	int r, lenient = R->hostile_log && !getenv("WODAN_FUZZ_STRICT_ROOTS");
 
 	o.flags &= ~(unsigned)WODAN_OPEN_ROLLBACK;
+	s->op = what;
 	paint_stack();
-	r = wodan_open(R->be, &o, &w);
+	r = wodan_open(s->be, &o, &w);
 	if (r == 0) {
+		s->w = w;
 		wodan_get_info(w, &info);
-		if (info.generation == R->gen)
-			return w;
+		if (info.generation == s->gen)
+			return 0;
 		/* a journal image (incompat 0x10): close checkpoints and a
 		 * writable open begins an epoch, each with a newer root; each
 		 * node written takes one generation, so together they move it
 		 * by at most twice the device's blocks (a root found far
 		 * above that is a hostile one, handled below) */
-		if ((info.incompat_flags & 0x10u) && info.generation > R->gen &&
-		    info.generation - R->gen <=
+		if ((info.incompat_flags & 0x10u) && info.generation > s->gen &&
+		    info.generation - s->gen <=
 			    2 * info.logical_size_blocks + 2 &&
 		    !(o.flags & WODAN_OPEN_READONLY)) {
-			R->gen = info.generation;
-			return w;
+			s->gen = info.generation;
+			return 0;
 		}
 	}
 	if (lenient) {
@@ -453,33 +170,31 @@ static wodan_t *reopen(struct run *R, const char *what)
 				"out of log order: known limitation, run "
 				"stopped)\n", what, r ? wodan_strerror(r) :
 				"another root found");
-		if (w)
-			wodan_abandon(w);
-		return NULL;
+		return 1;       /* s->w (if open) is abandoned by om_free */
 	}
 	if (r)
-		wf_fail("%s: reopen of an image this run wrote failed: %s",
+		wf_fail(s, "%s: reopen of an image this run wrote failed: %s",
 			what, wodan_strerror(r));
-	wf_fail("%s: reopen found generation %llu, the last flush made %llu",
+	wf_fail(s, "%s: reopen found generation %llu, the last flush made %llu",
 		what, (unsigned long long)info.generation,
-		(unsigned long long)R->gen);
+		(unsigned long long)s->gen);
 }
 
-/* Steps 2 and 3 of image_exercise.h on an opened handle.  Returns 1, or 0
- * when a reopen stopped the run (hostile log order). */
-static int exercise(struct run *R, wodan_t *w, const uint8_t *data,
-		     size_t len)
+/* Steps 2 and 3 of image_exercise.h on the opened handle R->s.w.  Returns
+ * 1, or 0 when a reopen stopped the run (hostile log order).  Every model
+ * check aborts on a mismatch (abort_on_divergence). */
+static int exercise(struct run *R, const uint8_t *data, size_t len)
 {
+	struct om *s = &R->s;
 	struct wodan_info info;
 	uint8_t k[256], *v;
 	uint32_t ks, maxv, vlen;
 	uint64_t h = 1469598103934665603ull;
 	int r;
 
-	wodan_get_info(w, &info);
-	ks = info.key_size_bytes;
-	maxv = info.max_value_bytes;
-	R->gen = info.generation;
+	wodan_get_info(s->w, &info);
+	ks = s->ks;
+	maxv = s->maxv;
 	v = malloc(maxv + 1);
 	if (!v)
 		abort();
@@ -489,73 +204,77 @@ static int exercise(struct run *R, wodan_t *w, const uint8_t *data,
 		v[i] = (uint8_t)(h >> (8 * (i % 8))) ^ (uint8_t)i;
 
 	/* a key derived from the input, an overwrite, the extremes */
+	s->op = "changes";
 	for (uint32_t i = 0; i < ks; i++)
 		k[i] = (uint8_t)(h >> (8 * (i % 8)));
-	mutate(R, w, k, v, 7 < maxv ? 7 : maxv);
-	if (R->m.n) {
-		memcpy(k, R->m.v[0].key, ks);
-		mutate(R, w, k, v + 1, 3 < maxv ? 3 : maxv);
+	om_change(s, k, v, 7 < maxv ? 7 : maxv);
+	if (s->cur.n) {
+		memcpy(k, om_key(&s->cur, 0), ks);
+		om_change(s, k, v + 1, 3 < maxv ? 3 : maxv);
 	}
 	memset(k, 0, ks);
-	mutate(R, w, k, v, maxv);                  /* the largest value */
+	om_change(s, k, v, maxv);                  /* the largest value */
 	memset(k, 0xff, ks);
 	vlen = maxv < 100 ? maxv : 100;
-	mutate(R, w, k, v + 2, vlen - (vlen > 2 ? 2 : 0));
-	if (info.tombstones && R->m.n > 2) {
-		memcpy(k, R->m.v[R->m.n - 2].key, ks);
-		mutate(R, w, k, NULL, 0);
+	om_change(s, k, v + 2, vlen - (vlen > 2 ? 2 : 0));
+	if (info.tombstones && s->cur.n > 2) {
+		memcpy(k, om_key(&s->cur, s->cur.n - 2), ks);
+		om_change(s, k, NULL, 0);
 	} else if (!info.tombstones) {
 		memset(k, 0x5a, ks);
-		mutate(R, w, k, v, 0);              /* an ordinary empty value */
+		om_change(s, k, v, 0);              /* an ordinary empty value */
 	}
-	check_all(w, &R->m, "before flush");
+	om_check_all(s, "before flush: ");
 
-	r = wodan_flush(w, &R->gen);
+	s->op = "flush";
+	om_flush(s);
+	om_check_all(s, "after flush: ");
+	s->op = "close";
+	r = wodan_close(s->w);
+	s->w = NULL;
 	if (r)
-		wf_fail("flush failed: %s", wodan_strerror(r));
-	set_copy(&R->durable, &R->m);
-	check_all(w, &R->m, "after flush");
-	r = wodan_close(w);
-	if (r)
-		wf_fail("close failed: %s", wodan_strerror(r));
+		wf_fail(s, "close failed: %s", wodan_strerror(r));
 
-	w = reopen(R, "close+reopen");
-	if (!w) {
+	if (reopen(R, "close+reopen")) {
 		free(v);
 		return 0;
 	}
-	check_all(w, &R->m, "after close+reopen");
+	om_check_all(s, "after close+reopen: ");
 
 	/* power cut: a change that no flush covers is lost */
 	memset(k, 0x33, ks);
-	mutate(R, w, k, v + 5, 5 < maxv ? 5 : maxv);
-	wodan_abandon(w);
-	set_copy(&R->m, &R->durable);
-	w = reopen(R, "power cut");
-	if (!w) {
+	om_change(s, k, v + 5, 5 < maxv ? 5 : maxv);
+	wodan_abandon(s->w);
+	s->w = NULL;
+	if (om_map_copy(&s->cur, &s->dur))
+		abort();
+	if (reopen(R, "power cut")) {
 		free(v);
 		return 0;
 	}
-	check_all(w, &R->m, "after power cut");
-	r = wodan_close(w);
+	om_check_all(s, "after power cut: ");
+	s->op = "close after power cut";
+	r = wodan_close(s->w);
+	s->w = NULL;
 	if (r)
-		wf_fail("close after power cut failed: %s", wodan_strerror(r));
+		wf_fail(s, "close after power cut failed: %s", wodan_strerror(r));
 	free(v);
 
 	struct wodan_check_report rep;
-	r = wodan_check(R->be, WODAN_OPEN_RELAX_MAGIC_CRC, &rep, NULL, NULL);
-	if (rep.generation != R->gen && R->hostile_log &&
+	s->op = "final check";
+	r = wodan_check(s->be, WODAN_OPEN_RELAX_MAGIC_CRC, &rep, NULL, NULL);
+	if (rep.generation != s->gen && R->hostile_log &&
 	    !getenv("WODAN_FUZZ_STRICT_ROOTS")) {
 		wodan_check_report_free(&rep);   /* as in reopen() */
 		return 0;
 	}
 	if (r != 0)
-		wf_fail("check of the image this run wrote: %d (%u problems: "
+		wf_fail(s, "check of the image this run wrote: %d (%u problems: "
 			"%s)", r, rep.n_problems,
 			rep.n_problems ? rep.problems[0].what : "none");
-	if (rep.live_keys != R->m.n)
-		wf_fail("check counts %llu live keys, the model %zu",
-			(unsigned long long)rep.live_keys, R->m.n);
+	if (rep.live_keys != s->cur.n)
+		wf_fail(s, "check counts %llu live keys, the model %zu",
+			(unsigned long long)rep.live_keys, s->cur.n);
 	wodan_check_report_free(&rep);
 	return 1;
 }
@@ -567,100 +286,116 @@ static int damage(int r)
 	       r == WODAN_E_BAD_NODE_TYPE || r == WODAN_E_FSID;
 }
 
+/* End of a run: free the model, abandon the handle, close the device. */
+static int finish(struct run *R, int ret)
+{
+	struct wodan_backend *be = R->s.be;
+
+	om_free(&R->s);
+	wodan_backend_close(be);
+	return ret;
+}
+
 int wf_image_run(const uint8_t *data, size_t len, int verbose)
 {
-	struct run R = { 0 };
+	struct run R;
+	struct om *s = &R.s;
 	struct wodan_check_report rep;
-	wodan_t *w = NULL;
 	uint64_t dev = (len + 511) / 512 * 512;
 	unsigned opt = len > WF_OPTION_BYTE ? data[WF_OPTION_BYTE] : 0;
 	int rc, ro, fast, rollback;
 
 	if (len > WF_IMAGE_MAX)
 		return -1;
+	memset(&R, 0, sizeof R);
+	om_init(s, "wodan fuzz", 0);
+	s->abort_on_divergence = 1;
+	s->lookup_after_change = 1;
+	s->c.magic = 1;
 	if (dev == 0)
 		dev = 512;
-	if (wodan_backend_ram_create(dev, &R.be))
+	if (wodan_backend_ram_create(dev, &s->be))
 		return -1;
-	if (len && R.be->write(R.be, 0, data, len)) {
-		wodan_backend_close(R.be);
+	if (len && s->be->write(s->be, 0, data, len)) {
+		wodan_backend_close(s->be);
 		return -1;
 	}
+	s->got = malloc(65536);
+	if (!s->got)
+		return finish(&R, -1);
 	fast = (opt & 1) != 0;
 	rollback = (opt & 2) != 0;
-	R.o.flags = WODAN_OPEN_RELAX_MAGIC_CRC | WODAN_OPEN_MAGIC_CRC_WRITE |
-		    (fast ? WODAN_OPEN_FAST_SCAN : 0) |
-		    (rollback ? WODAN_OPEN_ROLLBACK : 0);
+	s->o.flags = WODAN_OPEN_RELAX_MAGIC_CRC | WODAN_OPEN_MAGIC_CRC_WRITE |
+		     (fast ? WODAN_OPEN_FAST_SCAN : 0) |
+		     (rollback ? WODAN_OPEN_ROLLBACK : 0);
 	if (opt & 4)
-		R.o.cache_bytes = 1;
+		s->o.cache_bytes = 1;
 	if (opt & 8) {
-		R.o.flags |= WODAN_OPEN_NO_AUTOFLUSH;
-		R.o.dirty_bytes = 1;
+		s->o.flags |= WODAN_OPEN_NO_AUTOFLUSH;
+		s->o.dirty_bytes = 1;
 	}
 	if (opt & 16)
-		R.o.max_fanout = 3;
+		s->o.max_fanout = 3;
 	R.verbose = verbose;
 
 	/* 1. check and open must agree (check never writes) */
+	s->op = "open";
 	paint_stack();
-	rc = wodan_check(R.be, WODAN_OPEN_RELAX_MAGIC_CRC |
+	rc = wodan_check(s->be, WODAN_OPEN_RELAX_MAGIC_CRC |
 			 (rollback ? WODAN_OPEN_ROLLBACK : 0), &rep, NULL, NULL);
 	if (rc < 0 && rc != WODAN_E_INVAL && rc != WODAN_E_NOMEM)
-		wf_fail("check failed to run: %s", wodan_strerror(rc));
+		wf_fail(s, "check failed to run: %s", wodan_strerror(rc));
 	paint_stack();
-	ro = wodan_open(R.be, &R.o, &w);
+	ro = wodan_open(s->be, &s->o, &s->w);
 	if (!fast && !rollback && (rc == 0) != (ro == 0))
-		wf_fail("check says %s (%s) but open %s (%s)",
+		wf_fail(s, "check says %s (%s) but open %s (%s)",
 			rc == 0 ? "clean" : "not clean",
 			rep.n_problems ? rep.problems[0].what : "-",
 			ro == 0 ? "succeeded" : "failed", wodan_strerror(ro));
 	wodan_check_report_free(&rep);
 	if (ro) {
+		s->w = NULL;
 		if (verbose)
 			fprintf(stderr, "wodan fuzz: image refused: %s: %s\n",
 				wodan_strerror(ro), wodan_last_error()->message);
-		wodan_backend_close(R.be);
-		return 0;
+		return finish(&R, 0);
 	}
 
 	/* 2. snapshot: the model */
 	struct wodan_info info;
-	wodan_get_info(w, &info);
-	R.m.ks = R.durable.ks = info.key_size_bytes;
-	int ir = wodan_iterate(w, NULL, NULL, collect_cb, &R.m);
+	wodan_get_info(s->w, &info);
+	s->ks = info.key_size_bytes;
+	s->maxv = info.max_value_bytes;
+	s->tombstones = info.tombstones;
+	s->gen = info.generation;
+	om_map_init(&s->cur, s->ks, WF_MODEL_MAX);
+	om_map_init(&s->dur, s->ks, WF_MODEL_MAX);
+	s->op = "snapshot";
+	int ir = wodan_iterate(s->w, NULL, NULL, collect_cb, s);
 	if (ir) {
 		if (!(fast && damage(ir)))
-			wf_fail("iterate of an opened image failed: %s",
+			wf_fail(s, "iterate of an opened image failed: %s",
 				wodan_strerror(ir));
 		if (verbose)
 			fprintf(stderr, "wodan fuzz: damaged leaf under fast "
 				"scan: %s\n", wodan_last_error()->message);
-		wodan_abandon(w);
-		set_free(&R.m);
-		wodan_backend_close(R.be);
-		return 0;
+		return finish(&R, 0);
 	}
-	if (rc == 0 && !fast && !rollback && rep.live_keys != R.m.n)
-		wf_fail("check counted %llu live keys, iteration %zu",
-			(unsigned long long)rep.live_keys, R.m.n);
-	set_copy(&R.durable, &R.m);
-	check_all(w, &R.m, "after open");
+	if (rc == 0 && !fast && !rollback && rep.live_keys != s->cur.n)
+		wf_fail(s, "check counted %llu live keys, iteration %zu",
+			(unsigned long long)rep.live_keys, s->cur.n);
+	if (om_map_copy(&s->dur, &s->cur))
+		abort();
+	om_check_all(s, "after open: ");
 
 	/* 3. changes, flush, reopen, power cut, final check */
 	R.hostile_log = !roots_monotone(data, len);
-	if (!exercise(&R, w, data, len)) {
-		set_free(&R.m);
-		set_free(&R.durable);
-		wodan_backend_close(R.be);
-		return 0;
-	}
+	if (!exercise(&R, data, len))
+		return finish(&R, 0);
 	if (verbose)
 		fprintf(stderr, "wodan fuzz: image opened (bs %u, ks %u, "
 			"generation %llu) and exercised: %zu keys now\n",
 			info.block_size_bytes, info.key_size_bytes,
-			(unsigned long long)info.generation, R.m.n);
-	set_free(&R.m);
-	set_free(&R.durable);
-	wodan_backend_close(R.be);
-	return 1;
+			(unsigned long long)info.generation, s->cur.n);
+	return finish(&R, 1);
 }

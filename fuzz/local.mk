@@ -1,7 +1,8 @@
 # fuzz/local.mk: automake fragment included from Makefile.am (use +=)
 #
-# 1. wodanc fuzz (wodanc/cmd_fuzz.c + the image exercise shared with the
-#    libFuzzer image harness).
+# 1. wodanc fuzz (wodanc/cmd_fuzz.c) and fuzz/libwodan_opmodel.la: the
+#    random-operation model and the image exercise shared with the
+#    libFuzzer image harness and tests/test_model.
 # 2. make check: fuzz/regress_NAME replays fuzz/corpus/NAME and
 #    fuzz/regress/NAME through the harness NAME (gcc, no libFuzzer; built
 #    with the sanitizers in an --enable-sanitizers build); they run as
@@ -13,8 +14,17 @@
 #    sources (automake's CC is gcc).  FUZZ_CC=clang-14 to pick a compiler.
 #    Run them with .ci/fuzz, or by hand (fuzz/README.md).
 
-wodanc_wodanc_SOURCES += wodanc/cmd_fuzz.c fuzz/image_exercise.c \
-	fuzz/image_exercise.h
+wodanc_wodanc_SOURCES += wodanc/cmd_fuzz.c
+
+# The random-operation model (fuzz/opmodel.c), the image exercise and
+# detrand (splitmix64, bitwise CRC-32C): compiled against the public API
+# only (no -I lib), linked by wodanc, fuzz/regress_image and
+# tests/test_model (Makefile.am puts it first in their LDADD).
+noinst_LTLIBRARIES += fuzz/libwodan_opmodel.la
+fuzz_libwodan_opmodel_la_SOURCES = fuzz/opmodel.c fuzz/opmodel.h \
+	fuzz/detrand.c fuzz/detrand.h \
+	fuzz/image_exercise.c fuzz/image_exercise.h
+fuzz_libwodan_opmodel_la_CPPFLAGS = -D_GNU_SOURCE -I$(top_srcdir)/include
 
 # ------------------------------------------------------- regression replay
 FUZZ_REGRESS_LIBS = libwodan_core.la $(CBOR_LIBS) $(ISAL_LIBS)
@@ -26,10 +36,9 @@ fuzz_regress_superblock_LDADD = $(FUZZ_REGRESS_LIBS)
 fuzz_regress_node_SOURCES = fuzz/fuzz_node.c fuzz/regress_main.c
 fuzz_regress_node_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_NAME=\"node\"
 fuzz_regress_node_LDADD = $(FUZZ_REGRESS_LIBS)
-fuzz_regress_image_SOURCES = fuzz/fuzz_image.c fuzz/image_exercise.c \
-	fuzz/image_exercise.h fuzz/regress_main.c
+fuzz_regress_image_SOURCES = fuzz/fuzz_image.c fuzz/regress_main.c
 fuzz_regress_image_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_NAME=\"image\"
-fuzz_regress_image_LDADD = $(FUZZ_REGRESS_LIBS)
+fuzz_regress_image_LDADD = fuzz/libwodan_opmodel.la $(FUZZ_REGRESS_LIBS)
 fuzz_regress_dump_SOURCES = fuzz/fuzz_dump.c fuzz/regress_main.c
 fuzz_regress_dump_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_NAME=\"dump\"
 fuzz_regress_dump_LDADD = $(FUZZ_REGRESS_LIBS)
@@ -73,12 +82,13 @@ fuzz/fuzz_node: fuzz/fuzz_node.c fuzz/libwodan-fuzz.a
 	$(AM_V_at)echo "  FUZZ     $@"
 	$(AM_V_at)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_CPPFLAGS) \
 	  $(srcdir)/fuzz/fuzz_node.c $(FUZZ_LINK_LIBS) -o $@
-fuzz/fuzz_image: fuzz/fuzz_image.c fuzz/image_exercise.c \
-		fuzz/image_exercise.h fuzz/libwodan-fuzz.a
+FUZZ_OPMODEL_SRCS = fuzz/image_exercise.c fuzz/opmodel.c fuzz/detrand.c
+fuzz/fuzz_image: fuzz/fuzz_image.c $(FUZZ_OPMODEL_SRCS) fuzz/image_exercise.h \
+		fuzz/opmodel.h fuzz/detrand.h fuzz/libwodan-fuzz.a
 	$(AM_V_at)echo "  FUZZ     $@"
 	$(AM_V_at)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_CPPFLAGS) \
-	  $(srcdir)/fuzz/fuzz_image.c $(srcdir)/fuzz/image_exercise.c \
-	  $(FUZZ_LINK_LIBS) -o $@
+	  $(srcdir)/fuzz/fuzz_image.c \
+	  $(FUZZ_OPMODEL_SRCS:%=$(srcdir)/%) $(FUZZ_LINK_LIBS) -o $@
 fuzz/fuzz_dump: fuzz/fuzz_dump.c fuzz/libwodan-fuzz.a
 	$(AM_V_at)echo "  FUZZ     $@"
 	$(AM_V_at)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_CPPFLAGS) \

@@ -15,7 +15,7 @@
 void bench_stream(uint64_t state, uint8_t *buf, size_t len)
 {
 	while (len >= 8) {
-		uint64_t z = bench_sm64(&state);
+		uint64_t z = dr_splitmix64(&state);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 		memcpy(buf, &z, 8);
 #else
@@ -28,7 +28,7 @@ void bench_stream(uint64_t state, uint8_t *buf, size_t len)
 		len -= 8;
 	}
 	if (len) {
-		uint64_t z = bench_sm64(&state);
+		uint64_t z = dr_splitmix64(&state);
 		size_t k;
 
 		for (k = 0; k < len; k++)

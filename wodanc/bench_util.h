@@ -4,7 +4,8 @@
  * log-linear latency histogram, a nanosecond clock and memory figures.
  *
  * Key and value derivation (stable: other harnesses reproduce it to
- * measure the same work).  G = 0x9e3779b97f4a7c15.  splitmix64 step:
+ * measure the same work).  G = 0x9e3779b97f4a7c15.  splitmix64 step
+ * (dr_splitmix64, fuzz/detrand.h):
  *     s += G; z = s;
  *     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
  *     z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
@@ -36,8 +37,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "../fuzz/detrand.h"   /* dr_splitmix64: the step above */
 
-#define BENCH_GOLDEN 0x9e3779b97f4a7c15ull
+#define BENCH_GOLDEN DR_GOLDEN
 #define BENCH_ABSENT_BASE 0x8000000000000000ull
 #define BENCH_VALUE_SALT 0x6a09e667f3bcc909ull
 #define BENCH_VERSION_MUL 0xbb67ae8584caa73bull
@@ -45,16 +47,6 @@
 #define BENCH_SALT_READ 0x72656164ull
 #define BENCH_SALT_OVERWRITE 0x6f76657277ull
 #define BENCH_SALT_MIXED 0x6d69786564ull
-
-/* One splitmix64 step on *s (see above). */
-static inline uint64_t bench_sm64(uint64_t *s)
-{
-	uint64_t z = (*s += BENCH_GOLDEN);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
 
 /* len bytes of the stream seeded with `state` into buf. */
 void bench_stream(uint64_t state, uint8_t *buf, size_t len);
@@ -85,7 +77,7 @@ static inline uint64_t bench_perm_at(const struct bench_perm *p, uint64_t j)
 /* First output of the stream seeded with `state`. */
 static inline uint64_t bench_first(uint64_t state)
 {
-	return bench_sm64(&state);
+	return dr_splitmix64(&state);
 }
 
 /* ------------------------------------------------------ latency histogram */

@@ -20,12 +20,12 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
 #include "../fuzz/image_exercise.h"
+#include "../fuzz/opmodel.h"
 
 static const char fuzz_help[] =
 	"Usage: wodanc fuzz IMAGE [-v]\n"
@@ -244,29 +244,10 @@ static int image_mode(const char *path, int verbose)
 
 /* ---------------------------------------------------------- magic seal */
 
-/* Standard CRC-32C (Castagnoli), bitwise table; small and only used to
- * recognise valid trailers. */
-static uint32_t crc32c(const uint8_t *p, size_t n)
-{
-	static uint32_t t[256];
-	uint32_t c = 0xffffffffu;
-
-	if (!t[1])
-		for (uint32_t i = 0; i < 256; i++) {
-			uint32_t x = i;
-			for (int k = 0; k < 8; k++)
-				x = x & 1 ? (x >> 1) ^ 0x82f63b78u : x >> 1;
-			t[i] = x;
-		}
-	while (n--)
-		c = t[(c ^ *p++) & 0xff] ^ (c >> 8);
-	return ~c;
-}
-
 /* 1 when the unit's trailer is a valid Wodan CRC (doc/SPEC.md §4). */
 static int unit_valid(const uint8_t *u, size_t len)
 {
-	return crc32c(u, len) == 0xffffffffu;
+	return dr_crc32c(u, len) == 0xffffffffu;
 }
 
 static int magic_seal(const char *path, int force)
@@ -328,731 +309,104 @@ static int magic_seal(const char *path, int force)
 
 /* ============================================================ op loops */
 
-static uint64_t splitmix(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static uint64_t below(uint64_t *s, uint64_t n)
-{
-	return n ? splitmix(s) % n : 0;
-}
-
-struct ent {
-	int present;
-	uint32_t len;
-	uint8_t *val;
-};
-
-/* Run configuration: drawn from the seed unless given on the command
- * line (0 = draw). */
-struct cfg {
+/* Command line of --ops: the geometry fields of c are 0 unless given. */
+struct ops_args {
 	uint64_t ops, seed;
 	const char *device;
 	int force, verbose;
-	uint32_t bs, ks, nkeys;
-	uint64_t blocks;
-	/* drawn only */
-	int tombstones, magic, fast_reopen, no_autoflush, journal;
-	uint32_t flush_rate, reopen_rate, cut_rate; /* per 1000 steps */
-	uint32_t max_val, fanout;
-	uint64_t cache, dirty;
+	struct om_cfg c;
+	char extra[256];              /* options to print in the replay */
 };
 
-struct fz {
-	struct cfg c;
-	uint64_t rng, step;
-	const char *op;               /* operation of the current step */
-	struct wodan_backend *be;
-	wodan_t *w;
-	struct wodan_open_opts o;
-	uint32_t ks, maxv, n;
-	uint8_t *keys;                /* n * ks, ascending */
-	struct ent *cur, *dur;
-	uint8_t *val, *got;
-	uint64_t gen;                 /* last durable generation seen */
-	char argv_extra[256];         /* options to print in the replay */
-	/* counters */
-	uint64_t inserts, deletes, lookups, iterations, flushes, reopens;
-	uint64_t cuts, needs_flush, out_of_space, auto_flushes, checks;
-};
-
-static void ent_set(struct ent *e, const uint8_t *v, uint32_t len)
+static void print_replay(const struct om *s, FILE *f)
 {
-	uint8_t *nv = malloc(len ? len : 1);
+	const struct ops_args *a = s->arg;
 
-	if (!nv)
-		abort();
-	memcpy(nv, v, len);
-	free(e->val);
-	e->val = nv;
-	e->len = len;
-	e->present = 1;
+	fprintf(f, "%s: replay: wodanc fuzz --ops %llu --seed %llu%s\n",
+		s->name, (unsigned long long)s->step + 1,
+		(unsigned long long)a->seed, a->extra);
 }
 
-static void ent_clear(struct ent *e)
+/* The random operation loop of fuzz/opmodel.c on a fresh image of a RAM
+ * device or of --device. */
+static int ops_mode(struct ops_args *a)
 {
-	free(e->val);
-	e->val = NULL;
-	e->len = 0;
-	e->present = 0;
-}
+	struct om z;
+	int rc, failed;
 
-static void snapshot(struct fz *z, struct ent *dst, const struct ent *src)
-{
-	for (uint32_t i = 0; i < z->n; i++) {
-		if (src[i].present)
-			ent_set(&dst[i], src[i].val, src[i].len);
-		else
-			ent_clear(&dst[i]);
-	}
-}
-
-static const char *hx(const uint8_t *b, size_t len, char out[41])
-{
-	size_t n = len > 16 ? 16 : len;
-
-	for (size_t i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
-	out[2 * n] = 0;
-	if (n < len)
-		strcpy(out + 2 * n, "..");
-	return out;
-}
-
-/* Describe a model entry: "absent" or "N bytes HEX". */
-static const char *desc(const struct ent *e, char out[64])
-{
-	char h[41];
-
-	if (!e->present)
-		return strcpy(out, "absent");
-	snprintf(out, 64, "%u bytes %s", e->len, hx(e->val, e->len, h));
-	return out;
-}
-
-/* Report the divergence; returns 1 (the loop stops). */
-static int diverge(struct fz *z, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int diverge(struct fz *z, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "wodanc fuzz: DIVERGENCE at step %llu (%s), seed %llu: ",
-		(unsigned long long)z->step, z->op,
-		(unsigned long long)z->c.seed);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	if (wodan_last_error()->code)
-		fprintf(stderr, "wodanc fuzz: last library error: %s\n",
-			wodan_last_error()->message);
-	fprintf(stderr, "wodanc fuzz: geometry: block size %u, key size %u, "
-		"%llu blocks, %u keys, tombstones %d, magic CRC %d, cache %llu, "
-		"dirty %llu, no-autoflush %d, journal %d, fanout %u, max value "
-		"%u, rates flush/reopen/cut %u/%u/%u per 1000\n",
-		z->c.bs, z->c.ks, (unsigned long long)z->c.blocks, z->n,
-		z->c.tombstones, z->c.magic, (unsigned long long)z->c.cache,
-		(unsigned long long)z->c.dirty, z->c.no_autoflush, z->c.journal,
-		z->c.fanout, z->maxv, z->c.flush_rate, z->c.reopen_rate, z->c.cut_rate);
-	fprintf(stderr, "wodanc fuzz: replay: wodanc fuzz --ops %llu --seed "
-		"%llu%s\n", (unsigned long long)z->step + 1,
-		(unsigned long long)z->c.seed, z->argv_extra);
-	return 1;
-}
-
-static int cmpks(const void *a, const void *b, void *ks)
-{
-	return memcmp(a, b, *(uint32_t *)ks);
-}
-
-/* The key pool: random keys plus the all-00 and all-ff keys, sorted,
- * without duplicates (every key when the key space is small). */
-static int make_pool(struct fz *z)
-{
-	uint32_t ks = z->ks, want = z->c.nkeys, n = want;
-	uint64_t space = ks >= 4 ? UINT64_MAX : 1ull << (8 * ks);
-
-	if (space < n)
-		n = (uint32_t)space;
-	z->keys = calloc(n, ks);
-	z->cur = calloc(n, sizeof *z->cur);
-	z->dur = calloc(n, sizeof *z->dur);
-	if (!z->keys || !z->cur || !z->dur)
-		return -1;
-	for (uint32_t i = 0; i < n; i++) {
-		uint8_t *k = z->keys + (size_t)i * ks;
-		for (uint32_t b = 0; b < ks; b++)
-			k[b] = space <= want ? (uint8_t)(i >> (8 * (ks - 1 - b)))
-					     : (uint8_t)splitmix(&z->rng);
-	}
-	memset(z->keys, 0, ks);
-	memset(z->keys + (size_t)(n - 1) * ks, 0xff, ks);
-	qsort_r(z->keys, n, ks, cmpks, &ks);
-	uint32_t w = 1;
-	for (uint32_t i = 1; i < n; i++)
-		if (memcmp(z->keys + (size_t)(w - 1) * ks,
-			   z->keys + (size_t)i * ks, ks))
-			memmove(z->keys + (size_t)w++ * ks,
-				z->keys + (size_t)i * ks, ks);
-	z->n = w;
-	return 0;
-}
-
-static const uint8_t *key_at(const struct fz *z, uint32_t i)
-{
-	return z->keys + (size_t)i * z->ks;
-}
-
-/* Pool index of the first key >= k. */
-static uint32_t lower_bound(const struct fz *z, const uint8_t *k)
-{
-	uint32_t lo = 0, hi = z->n;
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (memcmp(key_at(z, mid), k, z->ks) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* ------------------------------------------------------------- checks */
-
-static int check_lookup(struct fz *z, uint32_t i, const char *when)
-{
-	size_t len = 0;
-	int r = wodan_lookup(z->w, key_at(z, i), z->ks, z->got, 65536, &len);
-	const struct ent *e = &z->cur[i];
-	char a[41], b[64], c[41];
-
-	z->lookups++;
-	if (r < 0)
-		return diverge(z, "%slookup %s: expected %s, got error %s", when,
-			       hx(key_at(z, i), z->ks, a), desc(e, b),
-			       wodan_strerror(r));
-	if (r != e->present || (r && (len != e->len ||
-				      memcmp(z->got, e->val, len))))
-		return diverge(z, "%slookup %s: expected %s, got %s%zu bytes %s",
-			       when, hx(key_at(z, i), z->ks, a), desc(e, b),
-			       r ? "" : "absent (", r ? len : 0,
-			       r ? hx(z->got, len, c) : ")");
-	return 0;
-}
-
-struct itc {
-	struct fz *z;
-	uint32_t next, stop;
-	char msg[256];
-};
-
-static uint32_t next_present(const struct fz *z, uint32_t i, uint32_t stop)
-{
-	while (i < stop && !z->cur[i].present)
-		i++;
-	return i;
-}
-
-static int it_cb(void *arg, const uint8_t *key, const uint8_t *val,
-		 size_t len)
-{
-	struct itc *c = arg;
-	struct fz *z = c->z;
-	char a[41], b[64], d[41];
-
-	c->next = next_present(z, c->next, c->stop);
-	if (c->next >= c->stop) {
-		snprintf(c->msg, sizeof c->msg, "expected the end, got key %s",
-			 hx(key, z->ks, a));
-		return 1;
-	}
-	if (memcmp(key, key_at(z, c->next), z->ks)) {
-		snprintf(c->msg, sizeof c->msg, "expected key %s, got key %s",
-			 hx(key_at(z, c->next), z->ks, a), hx(key, z->ks, d));
-		return 1;
-	}
-	const struct ent *e = &z->cur[c->next];
-	if (len != e->len || memcmp(val, e->val, len)) {
-		snprintf(c->msg, sizeof c->msg, "key %s: expected %s, got %zu "
-			 "bytes %s", hx(key, z->ks, a), desc(e, b), len,
-			 hx(val, len, d));
-		return 1;
-	}
-	c->next++;
-	return 0;
-}
-
-/* Iterate [s, e) (NULL = open end) and compare with the model. */
-static int check_iterate(struct fz *z, const uint8_t *s, const uint8_t *e,
-			 const char *when)
-{
-	struct itc c = { z, s ? lower_bound(z, s) : 0,
-			 e ? lower_bound(z, e) : z->n, "" };
-	char a[41], b[41];
-	int r;
-
-	if (s && e && memcmp(s, e, z->ks) >= 0)
-		c.stop = c.next;
-	z->iterations++;
-	r = wodan_iterate(z->w, s, e, it_cb, &c);
-	if (r == WODAN_E_ABORTED && c.msg[0])
-		return diverge(z, "%siterate [%s, %s): %s", when,
-			       s ? hx(s, z->ks, a) : "-inf",
-			       e ? hx(e, z->ks, b) : "+inf", c.msg);
-	if (r)
-		return diverge(z, "%siterate: expected success, got %s", when,
-			       wodan_strerror(r));
-	c.next = next_present(z, c.next, c.stop);
-	if (c.next != c.stop)
-		return diverge(z, "%siterate [%s, %s): expected key %s, got the "
-			       "end", when, s ? hx(s, z->ks, a) : "-inf",
-			       e ? hx(e, z->ks, b) : "+inf",
-			       hx(key_at(z, c.next), z->ks, a));
-	return 0;
-}
-
-/* Whole iteration plus lookups of (up to 2000) pool keys. */
-static int check_all(struct fz *z, const char *when)
-{
-	uint32_t step = z->n / 2000 + 1;
-
-	if (check_iterate(z, NULL, NULL, when))
-		return 1;
-	for (uint32_t i = (uint32_t)below(&z->rng, step); i < z->n; i += step)
-		if (check_lookup(z, i, when))
-			return 1;
-	return 0;
-}
-
-/* wodan_check on the closed image: clean, live keys == durable model. */
-static int check_image(struct fz *z)
-{
-	struct wodan_check_report rep;
-	uint64_t live = 0;
-	int r;
-
-	for (uint32_t i = 0; i < z->n; i++)
-		live += z->dur[i].present;
-	z->checks++;
-	r = wodan_check(z->be, z->c.magic ? WODAN_OPEN_RELAX_MAGIC_CRC : 0,
-			&rep, NULL, NULL);
-	if (r != 0) {
-		int d = diverge(z, "check: expected a clean image, got %d (%u "
-				"problems; first: block %llu: %s)", r,
-				rep.n_problems,
-				rep.n_problems ? (unsigned long long)
-						 rep.problems[0].block : 0ull,
-				rep.n_problems ? rep.problems[0].what : "-");
-		wodan_check_report_free(&rep);
-		return d;
-	}
-	wodan_check_report_free(&rep);
-	if (rep.live_keys != live)
-		return diverge(z, "check: expected %llu live keys, got %llu",
-			       (unsigned long long)live,
-			       (unsigned long long)rep.live_keys);
-	return 0;
-}
-
-/* --------------------------------------------------------- operations */
-
-static int do_open(struct fz *z, int fast)
-{
-	struct wodan_open_opts o = z->o;
-	struct wodan_info info;
-	int r;
-
-	if (fast)
-		o.flags |= WODAN_OPEN_FAST_SCAN;
-	r = wodan_open(z->be, &o, &z->w);
-	if (r) {
-		z->w = NULL;
-		return diverge(z, "open: expected success, got %s",
-			       wodan_strerror(r));
-	}
-	wodan_get_info(z->w, &info);
-	/* a writable open of a journal image begins an epoch: a root of its
-	 * own, newer than the last flush */
-	if (z->gen && (z->c.journal ? info.generation <= z->gen
-				    : info.generation != z->gen))
-		return diverge(z, "open: expected generation %s%llu (the last "
-			       "flush), got %llu", z->c.journal ? "above " : "",
-			       (unsigned long long)z->gen,
-			       (unsigned long long)info.generation);
-	z->gen = info.generation;
-	z->maxv = info.max_value_bytes;
-	return 0;
-}
-
-static int do_flush(struct fz *z)
-{
-	uint64_t g = 0;
-	int r = wodan_flush(z->w, &g);
-
-	z->flushes++;
-	if (r)
-		return diverge(z, "flush: expected success, got %s",
-			       wodan_strerror(r));
-	snapshot(z, z->dur, z->cur);
-	z->gen = g;
-	return 0;
-}
-
-/* Insert (val != NULL) or delete key i, with the error contract: on any
- * error nothing visible changes; NEEDS_FLUSH is answered with a flush and
- * one retry; an auto flush makes the state before the change durable. */
-static int do_change(struct fz *z, uint32_t i, const uint8_t *val,
-		     uint32_t len)
-{
-	const uint8_t *k = key_at(z, i);
-	int is_del = !val || (z->c.tombstones && len == 0);
-	char a[41];
-	int r = 0;
-
-	for (int attempt = 0; attempt < 2; attempt++) {
-		struct wodan_info info;
-		wodan_get_info(z->w, &info);
-		uint64_t before = info.generation;
-		r = val ? wodan_insert(z->w, k, z->ks, val, len)
-			: wodan_delete(z->w, k, z->ks);
-		wodan_get_info(z->w, &info);
-		if (info.generation != before) {
-			z->auto_flushes++;
-			snapshot(z, z->dur, z->cur);
-			z->gen = info.generation;
-		}
-		if (r != WODAN_E_NEEDS_FLUSH)
-			break;
-		z->needs_flush++;
-		if (do_flush(z))
-			return 1;
-	}
-	if (!val && !z->c.tombstones) {
-		if (r != WODAN_E_NOT_SUPPORTED)
-			return diverge(z, "delete %s without tombstones: "
-				       "expected 'not supported', got %s",
-				       hx(k, z->ks, a), r ? wodan_strerror(r)
-							  : "success");
-		return check_lookup(z, i, "after refused delete: ");
-	}
-	if (r == WODAN_E_OUT_OF_SPACE || r == WODAN_E_NEEDS_FLUSH) {
-		z->out_of_space++;
-		return check_lookup(z, i, "after out of space: ");
-	}
-	if (r)
-		return diverge(z, "%s %s: expected success, got %s",
-			       val ? "insert" : "delete", hx(k, z->ks, a),
-			       wodan_strerror(r));
-	if (is_del)
-		ent_clear(&z->cur[i]);
-	else
-		ent_set(&z->cur[i], val, len);
-	return 0;
-}
-
-/* A random value length: mostly short, sometimes empty or the maximum. */
-static uint32_t rand_len(struct fz *z)
-{
-	uint32_t cap = z->c.max_val < z->maxv ? z->c.max_val : z->maxv;
-	uint64_t shape = below(&z->rng, 16);
-
-	if (shape == 0)
-		return cap;
-	if (shape == 1)
-		return 0;
-	if (shape < 4)
-		return (uint32_t)below(&z->rng, (uint64_t)cap + 1);
-	return (uint32_t)below(&z->rng, (cap < 32 ? cap : 32) + 1ull);
-}
-
-/* Close (a flush) and open again: everything is durable. */
-static int op_reopen(struct fz *z)
-{
-	int r;
-
-	z->op = "close+reopen";
-	z->reopens++;
-	r = wodan_close(z->w);
-	z->w = NULL;
-	if (r)
-		return diverge(z, "close: expected success, got %s",
-			       wodan_strerror(r));
-	snapshot(z, z->dur, z->cur);
-	z->gen = 0;        /* close does not report its generation */
-	if (below(&z->rng, 4) == 0 && check_image(z))
-		return 1;
-	if (do_open(z, z->c.fast_reopen && below(&z->rng, 2)))
-		return 1;
-	return check_all(z, "after reopen: ");
-}
-
-/* Power cut: abandon the handle; the last flushed state must come back. */
-static int op_cut(struct fz *z)
-{
-	z->op = "power cut";
-	z->cuts++;
-	wodan_abandon(z->w);
-	z->w = NULL;
-	snapshot(z, z->cur, z->dur);
-	if (below(&z->rng, 2) == 0 && check_image(z))
-		return 1;
-	if (do_open(z, z->c.fast_reopen && below(&z->rng, 2)))
-		return 1;
-	return check_all(z, "after power cut: ");
-}
-
-static int op_step(struct fz *z)
-{
-	uint32_t i = (uint32_t)below(&z->rng, z->n);
-	uint64_t dice = below(&z->rng, 1000);
-	uint32_t fr = z->c.flush_rate, rr = z->c.reopen_rate;
-
-	if (dice < fr) {
-		z->op = "flush";
-		return do_flush(z);
-	}
-	if (dice < fr + rr)
-		return op_reopen(z);
-	if (dice < fr + rr + z->c.cut_rate)
-		return op_cut(z);
-	dice = below(&z->rng, 1000);
-	if (dice < 530) {
-		uint32_t len = rand_len(z);
-		z->op = "insert";
-		z->inserts++;
-		for (uint32_t b = 0; b < len; b++)
-			z->val[b] = (uint8_t)splitmix(&z->rng);
-		return do_change(z, i, z->val, len);
-	}
-	if (dice < 700) {
-		z->op = "delete";
-		z->deletes++;
-		return do_change(z, i, NULL, 0);
-	}
-	if (dice < 950) {
-		z->op = "lookup";
-		return check_lookup(z, i, "");
-	}
-	if (dice < 990) {
-		uint8_t s[256], e[256];
-		int ns = below(&z->rng, 8) == 0, ne = below(&z->rng, 8) == 0;
-		z->op = "iterate range";
-		for (int j = 0; j < 2; j++) {
-			uint8_t *b = j ? e : s;
-			if (below(&z->rng, 2))
-				memcpy(b, key_at(z, (uint32_t)below(&z->rng,
-								    z->n)),
-				       z->ks);
-			else
-				for (uint32_t x = 0; x < z->ks; x++)
-					b[x] = (uint8_t)splitmix(&z->rng);
-		}
-		if (memcmp(s, e, z->ks) > 0 && below(&z->rng, 4)) {
-			uint8_t t[256];
-			memcpy(t, s, z->ks);
-			memcpy(s, e, z->ks);
-			memcpy(e, t, z->ks);
-		}
-		return check_iterate(z, ns ? NULL : s, ne ? NULL : e, "");
-	}
-	z->op = "iterate all";
-	return check_iterate(z, NULL, NULL, "");
-}
-
-/* Largest key size whose inner nodes hold 3 links at block size bs. */
-static uint32_t max_ks(uint32_t bs)
-{
-	uint32_t room = (bs - 4) - (uint32_t)((15ull * bs) / 16);
-	uint32_t k = room / 3 > 8 ? room / 3 - 8 : 0;
-
-	return k > 255 ? 255 : k;
-}
-
-/* Draw what the command line did not fix. */
-static int draw_cfg(struct fz *z)
-{
-	static const uint32_t bss[] = { 512, 1024, 2048, 4096, 4096, 8192,
-					16384, 65536 };
-	static const uint32_t kss[] = { 1, 2, 3, 4, 8, 12, 16, 20, 32, 64,
-					128, 255 };
-	static const uint32_t pools[] = { 4, 40, 300, 1000, 3000 };
-	static const uint64_t nblocks[] = { 16, 32, 64, 256, 1024, 4096 };
-	static const uint32_t maxvals[] = { 0, 8, 64, 300, 65535 };
-	struct cfg *c = &z->c;
-	uint64_t *r = &z->rng;
-
-	if (!c->bs)
-		c->bs = bss[below(r, sizeof bss / sizeof *bss)];
-	if (!c->ks) {
-		uint32_t mk = max_ks(c->bs), n = 0;
-		while (n < sizeof kss / sizeof *kss && kss[n] <= mk)
-			n++;
-		c->ks = n ? kss[below(r, n)] : 1;
-	}
-	if (!c->blocks) {
-		c->blocks = nblocks[below(r, sizeof nblocks / sizeof *nblocks)];
-		while (c->blocks * c->bs > (64ull << 20))
-			c->blocks /= 2;
-	}
-	if (!c->nkeys)
-		c->nkeys = pools[below(r, sizeof pools / sizeof *pools)];
-	if (c->nkeys < 2)
-		c->nkeys = 2;
-	static const uint32_t flush_rates[] = { 2, 20, 100 };
-	static const uint32_t other_rates[] = { 1, 5, 30 };
-	c->flush_rate = flush_rates[below(r, 3)];
-	c->reopen_rate = other_rates[below(r, 3)];
-	c->cut_rate = other_rates[below(r, 3)];
-	c->tombstones = below(r, 8) != 0;
-	c->magic = below(r, 4) == 0;
-	c->fast_reopen = below(r, 2) == 0;
-	c->no_autoflush = below(r, 4) == 0;
-	c->max_val = maxvals[below(r, sizeof maxvals / sizeof *maxvals)];
-	c->fanout = below(r, 4) == 0 ? 3 + (uint32_t)below(r, 3) : 0;
-	c->cache = below(r, 3) == 0 ? (uint64_t)c->bs * (1 + below(r, 8)) : 0;
-	c->dirty = below(r, 3) == 0 ? (uint64_t)c->bs * (2 + below(r, 16)) : 0;
-	c->journal = below(r, 2) == 0;
-	return 0;
-}
-
-static void fz_free(struct fz *z)
-{
-	if (z->w)
-		wodan_abandon(z->w);
-	if (z->be)
-		wodan_backend_close(z->be);
-	for (uint32_t i = 0; z->cur && i < z->n; i++) {
-		ent_clear(&z->cur[i]);
-		ent_clear(&z->dur[i]);
-	}
-	free(z->cur);
-	free(z->dur);
-	free(z->keys);
-	free(z->val);
-	free(z->got);
-}
-
-static int ops_mode(struct cfg *c, const char *extra)
-{
-	struct fz z;
-	struct wodan_mkfs_params p;
-	int rc, failed = 0;
-
-	memset(&z, 0, sizeof z);
-	z.c = *c;
-	z.rng = c->seed ^ 0x5eed5eedull;
-	snprintf(z.argv_extra, sizeof z.argv_extra, "%s", extra);
-	draw_cfg(&z);
-	z.ks = z.c.ks;
-	z.op = "setup";
+	om_init(&z, "wodanc fuzz", a->seed);
+	z.replay = print_replay;
+	z.arg = a;
+	z.rng = a->seed ^ 0x5eed5eedull;
+	z.c = a->c;
+	om_draw_cfg(&z.c, &z.rng);
 	if (cli_check_block_size(z.c.bs) || z.c.ks < 1 || z.c.ks > 255) {
 		fprintf(stderr, "wodanc fuzz: invalid geometry: block size %u, "
 			"key size %u\n", z.c.bs, z.c.ks);
 		return CLI_EXIT_USAGE;
 	}
-	if (make_pool(&z) || !(z.val = malloc(65536)) ||
-	    !(z.got = malloc(65536))) {
+	if (om_prepare(&z)) {
 		fprintf(stderr, "wodanc fuzz: out of memory\n");
-		fz_free(&z);
+		om_free(&z);
 		return CLI_EXIT_OPERATIONAL;
 	}
 	uint64_t size = z.c.blocks * z.c.bs;
-	if (c->device) {
+	if (a->device) {
 		uint64_t g;
-		if ((rc = cli_open_backend("fuzz", c->device,
+		if ((rc = cli_open_backend("fuzz", a->device,
 					   WODAN_BACKEND_CREATE, size,
 					   &z.be)) < 0) {
-			fz_free(&z);
-			return cli_open_failed("fuzz", c->device, rc);
+			om_free(&z);
+			return cli_open_failed("fuzz", a->device, rc);
 		}
-		if (!c->force && cli_probe_image(z.be, &g)) {
-			cli_error("fuzz", c->device, 0, "holds a wodan image; "
+		if (!a->force && cli_probe_image(z.be, &g)) {
+			cli_error("fuzz", a->device, 0, "holds a wodan image; "
 				  "use -F to format it anyway");
-			fz_free(&z);
+			wodan_backend_close(z.be);
+			om_free(&z);
 			return CLI_EXIT_FAIL;
 		}
 		z.c.blocks = z.be->size_bytes / z.c.bs;
 	} else if ((rc = wodan_backend_ram_create(size, &z.be)) < 0) {
 		cli_error("fuzz", "ram", rc, "cannot make a RAM device");
-		fz_free(&z);
+		om_free(&z);
 		return cli_exit_code(rc);
 	}
-	memset(&p, 0, sizeof p);
-	p.block_size_bytes = z.c.bs;
-	p.key_size_bytes = z.c.ks;
-	p.logical_size_blocks = z.c.blocks;
-	p.tombstones = z.c.tombstones;
-	p.journal = z.c.journal;
-	p.magic_crc_write = z.c.magic;
-	rc = wodan_mkfs(z.be, &p, NULL);
+	rc = om_mkfs(&z);
 	if (rc) {
-		cli_error("fuzz", c->device ? c->device : "ram", rc,
+		cli_error("fuzz", a->device ? a->device : "ram", rc,
 			  "mkfs (block size %u, key size %u, %llu blocks) "
 			  "failed", z.c.bs, z.c.ks,
 			  (unsigned long long)z.c.blocks);
-		fz_free(&z);
+		wodan_backend_close(z.be);
+		om_free(&z);
 		return cli_exit_code(rc);
 	}
-	z.o.flags = WODAN_OPEN_NO_AUTOFLUSH * (unsigned)z.c.no_autoflush;
-	if (z.c.magic)
-		z.o.flags |= WODAN_OPEN_RELAX_MAGIC_CRC |
-			     WODAN_OPEN_MAGIC_CRC_WRITE;
-	z.o.cache_bytes = z.c.cache;
-	z.o.dirty_bytes = z.c.dirty;
-	z.o.max_fanout = z.c.fanout;
-	if (z.c.verbose)
-		printf("wodanc fuzz: seed %llu: block size %u, key size %u, "
-		       "%llu blocks, %u keys, tombstones %d, magic CRC %d, "
-		       "cache %llu, dirty %llu, no-autoflush %d, journal %d, "
-		       "fanout %u, value cap %u, rates flush/reopen/cut "
-		       "%u/%u/%u per 1000\n", (unsigned long long)c->seed, z.c.bs,
-		       z.c.ks, (unsigned long long)z.c.blocks, z.n,
-		       z.c.tombstones, z.c.magic,
-		       (unsigned long long)z.c.cache,
-		       (unsigned long long)z.c.dirty, z.c.no_autoflush,
-		       z.c.journal, z.c.fanout, z.c.max_val, z.c.flush_rate,
-		       z.c.reopen_rate, z.c.cut_rate);
-	failed = do_open(&z, 0);
-	for (z.step = 0; !failed && z.step < z.c.ops; z.step++)
-		failed = op_step(&z);
-	if (!failed) {
-		z.op = "final close";
-		rc = wodan_close(z.w);
-		z.w = NULL;
-		if (rc)
-			failed = diverge(&z, "close: expected success, got %s",
-					 wodan_strerror(rc));
-		else
-			snapshot(&z, z.dur, z.cur);
-		if (!failed)
-			failed = check_image(&z);
+	if (a->verbose) {
+		printf("wodanc fuzz: seed %llu: ", (unsigned long long)a->seed);
+		om_print_cfg(&z, stdout);
 	}
+	failed = om_run(&z, a->ops);
 	if (!failed)
 		printf("wodanc fuzz: seed %llu: %llu operations, no divergence "
 		       "(%llu inserts, %llu deletes, %llu lookups, %llu "
 		       "iterations, %llu flushes, %llu reopens, %llu power "
 		       "cuts, %llu checks, %llu needs-flush, %llu auto flushes, "
-		       "%llu out of space)\n", (unsigned long long)c->seed,
-		       (unsigned long long)z.c.ops,
-		       (unsigned long long)z.inserts,
-		       (unsigned long long)z.deletes,
-		       (unsigned long long)z.lookups,
-		       (unsigned long long)z.iterations,
-		       (unsigned long long)z.flushes,
-		       (unsigned long long)z.reopens,
-		       (unsigned long long)z.cuts,
-		       (unsigned long long)z.checks,
-		       (unsigned long long)z.needs_flush,
-		       (unsigned long long)z.auto_flushes,
-		       (unsigned long long)z.out_of_space);
-	fz_free(&z);
+		       "%llu out of space)\n", (unsigned long long)a->seed,
+		       (unsigned long long)a->ops,
+		       (unsigned long long)z.n.inserts,
+		       (unsigned long long)z.n.deletes,
+		       (unsigned long long)z.n.lookups,
+		       (unsigned long long)z.n.iterations,
+		       (unsigned long long)z.n.flushes,
+		       (unsigned long long)z.n.reopens,
+		       (unsigned long long)z.n.cuts,
+		       (unsigned long long)z.n.checks,
+		       (unsigned long long)z.n.needs_flush,
+		       (unsigned long long)z.n.auto_flushes,
+		       (unsigned long long)z.n.out_of_space);
+	om_free(&z);
+	wodan_backend_close(z.be);
 	rc = cli_finish_stdout("fuzz");
 	return failed ? CLI_EXIT_FAIL : rc;
 }
@@ -1088,8 +442,7 @@ static void add_extra(char *buf, size_t n, const char *name, const char *v)
 /* wodanc fuzz IMAGE | --ops N --seed S ... | --magic-seal IMAGE */
 int cmd_fuzz(int argc, char **argv)
 {
-	struct cfg c;
-	char extra[256] = "";
+	struct ops_args c;
 	const char *seal = NULL;
 	int ch, have_ops = 0, have_seed = 0;
 	uint64_t v;
@@ -1113,7 +466,7 @@ int cmd_fuzz(int argc, char **argv)
 			break;
 		case OPT_DEVICE:
 			c.device = optarg;
-			add_extra(extra, sizeof extra, "device", optarg);
+			add_extra(c.extra, sizeof c.extra, "device", optarg);
 			break;
 		case OPT_BS:
 			if (cli_parse_size(optarg, &v) || cli_check_block_size(v))
@@ -1121,32 +474,32 @@ int cmd_fuzz(int argc, char **argv)
 						 "not 512..64M, a multiple of "
 						 "512 (of 4096 from 4096 up)",
 						 optarg);
-			c.bs = (uint32_t)v;
-			add_extra(extra, sizeof extra, "block-size", optarg);
+			c.c.bs = (uint32_t)v;
+			add_extra(c.extra, sizeof c.extra, "block-size", optarg);
 			break;
 		case OPT_KS:
 			if (cli_parse_u64(optarg, &v) || v < 1 || v > 255)
 				return cli_usage("fuzz", "--key-size: '%s' is "
 						 "not 1..255", optarg);
-			c.ks = (uint32_t)v;
-			add_extra(extra, sizeof extra, "key-size", optarg);
+			c.c.ks = (uint32_t)v;
+			add_extra(c.extra, sizeof c.extra, "key-size", optarg);
 			break;
 		case OPT_BLOCKS:
 			if (cli_parse_u64(optarg, &v) || v < 2)
 				return cli_usage("fuzz", "--blocks: '%s' is not "
 						 "a number >= 2", optarg);
-			c.blocks = v;
-			add_extra(extra, sizeof extra, "blocks", optarg);
+			c.c.blocks = v;
+			add_extra(c.extra, sizeof c.extra, "blocks", optarg);
 			break;
 		case OPT_KEYS:
 			if (cli_parse_u64(optarg, &v) || v < 2 || v > 1000000)
 				return cli_usage("fuzz", "--keys: '%s' is not "
 						 "2..1000000", optarg);
-			c.nkeys = (uint32_t)v;
-			add_extra(extra, sizeof extra, "keys", optarg);
+			c.c.nkeys = (uint32_t)v;
+			add_extra(c.extra, sizeof c.extra, "keys", optarg);
 			break;
 		case OPT_SEAL: seal = optarg; break;
-		case 'F': c.force = 1; strcat(extra, " -F"); break;
+		case 'F': c.force = 1; strcat(c.extra, " -F"); break;
 		case 'v': c.verbose = 1; break;
 		case 'h':
 			fputs(fuzz_help, stdout);
@@ -1165,9 +518,9 @@ int cmd_fuzz(int argc, char **argv)
 			return cli_usage("fuzz", "unexpected argument '%s' "
 					 "(--ops runs on its own image)",
 					 argv[optind]);
-		return ops_mode(&c, extra);
+		return ops_mode(&c);
 	}
-	if (have_seed || c.device || c.bs || c.ks || c.blocks || c.nkeys ||
+	if (have_seed || c.device || c.c.bs || c.c.ks || c.c.blocks || c.c.nkeys ||
 	    c.force)
 		return cli_usage("fuzz", "--seed, --device and the geometry "
 				 "options need --ops N");
