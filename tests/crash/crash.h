@@ -88,12 +88,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <errno.h>
 #include <cmocka.h>
 #include "testutil.h"
 #include "fault_backend.h"
+#include "oracle.h"
 #include "memdev.h"
 #include "kvmodel.h"
 

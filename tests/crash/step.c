@@ -14,8 +14,10 @@ void trace_free(struct trace *t)
 	memset(t, 0, sizeof *t);
 }
 
-void record_flush(struct trace *tr, struct wodan_backend *fb,
-			 uint64_t ob, uint64_t gen, uint64_t root_off)
+/* Record one completed flush whose root write is op root_op (UINT64_MAX:
+ * none found): its final barrier is the next successful barrier after it. */
+static void record_flush_op(struct trace *tr, struct wodan_backend *fb,
+			    uint64_t ob, uint64_t gen, uint64_t root_op)
 {
 	if (tr->nfl == tr->cap) {
 		tr->cap = tr->cap ? tr->cap * 2 : 16;
@@ -26,16 +28,8 @@ void record_flush(struct trace *tr, struct wodan_backend *fb,
 	uint64_t n = fault_backend_nops(fb);
 	f->op_begin = ob;
 	f->gen = gen;
-	f->root_op = UINT64_MAX;
+	f->root_op = root_op;
 	f->bar_op = UINT64_MAX;
-	for (uint64_t i = n; i-- > ob;) {
-		const struct fault_op *o = fault_backend_op(fb, i);
-		if (o->type == FAULT_OP_WRITE && o->off_bytes == root_off &&
-		    !o->failed) {
-			f->root_op = i;
-			break;
-		}
-	}
 	for (uint64_t i = f->root_op + 1; f->root_op != UINT64_MAX && i < n;
 	     i++) {
 		const struct fault_op *o = fault_backend_op(fb, i);
@@ -47,7 +41,67 @@ void record_flush(struct trace *tr, struct wodan_backend *fb,
 	f->snap = snap_dup(&pool, tr->model);
 }
 
-/* After a library call: record a flush if one completed in it. */
+void record_flush(struct trace *tr, struct wodan_backend *fb,
+			 uint64_t ob, uint64_t gen, uint64_t root_off)
+{
+	uint64_t n = fault_backend_nops(fb), root_op = UINT64_MAX;
+	for (uint64_t i = n; i-- > ob;) {
+		const struct fault_op *o = fault_backend_op(fb, i);
+		if (o->type == FAULT_OP_WRITE && o->off_bytes == root_off &&
+		    !o->failed) {
+			root_op = i;
+			break;
+		}
+	}
+	record_flush_op(tr, fb, ob, gen, root_op);
+}
+
+/*
+ * One library call can complete several flushes (a flush that makes room
+ * for the insert NEEDS_FLUSH refused writes the tree, then the spills that
+ * insert needs, then the tree again; auto-flush rounds): each one's root
+ * makes the call's state durable, so each is recorded as a flush of its
+ * own, all with the call's contents.  The earlier roots are found among
+ * the call's one-block writes before the final root (op final_op): blocks
+ * of the lower device (what a reboot finds) that hold a root node (type 1,
+ * whole CRC) of a generation below the final one, in rising order.  At
+ * most `want` of them, the newest; returns how many were found (fewer when
+ * a later write of the call overwrote one: the suite then expects less).
+ */
+static size_t earlier_roots(struct wodan_backend *fb, uint64_t ob,
+			    uint64_t final_op, uint64_t final_gen,
+			    uint64_t *ops, uint64_t *gens, size_t want)
+{
+	struct wodan_backend *lo = fault_backend_lower(fb);
+	uint8_t *b = aligned_alloc(4096, BS);
+	size_t k = 0;
+	uint64_t last = 0;
+	assert_non_null(b);
+	for (uint64_t i = ob; i < final_op && want; i++) {
+		const struct fault_op *o = fault_backend_op(fb, i);
+		if (!o || o->type != FAULT_OP_WRITE || o->failed ||
+		    o->len_bytes != BS)
+			continue;
+		if (lo->read(lo, o->off_bytes, b, BS) || b[0] != 1 ||
+		    !oracle_crc_ok(b, BS))
+			continue;
+		uint64_t g = oracle_le64(b + 1);
+		if (g <= last || g >= final_gen)
+			continue;
+		last = g;
+		if (k == want) {        /* keep the newest `want` */
+			memmove(ops, ops + 1, (want - 1) * sizeof *ops);
+			memmove(gens, gens + 1, (want - 1) * sizeof *gens);
+			k--;
+		}
+		ops[k] = i;
+		gens[k++] = g;
+	}
+	free(b);
+	return k;
+}
+
+/* After a library call: record every flush that completed in it. */
 void note_flush(wodan_t *w, struct wodan_backend *fb, uint64_t ob,
 		       struct trace *tr, uint64_t *seen)
 {
@@ -55,9 +109,27 @@ void note_flush(wodan_t *w, struct wodan_backend *fb, uint64_t ob,
 	wodan_get_stats(w, &st);
 	if (st.flushes == *seen)
 		return;
+	uint64_t d = st.flushes - *seen;
 	*seen = st.flushes;
 	struct wodan_info in;
 	wodan_get_info(w, &in);
+	if (d > 1) {
+		uint64_t n = fault_backend_nops(fb), final_op = n;
+		for (uint64_t i = n; i-- > ob;) {
+			const struct fault_op *o = fault_backend_op(fb, i);
+			if (o->type == FAULT_OP_WRITE && !o->failed &&
+			    o->off_bytes == in.root_block * BS) {
+				final_op = i;
+				break;
+			}
+		}
+		size_t want = d - 1 < 64 ? (size_t)(d - 1) : 64;
+		uint64_t ops[64], gens[64];
+		size_t k = earlier_roots(fb, ob, final_op, in.generation, ops,
+					 gens, want);
+		for (size_t j = 0; j < k; j++)
+			record_flush_op(tr, fb, ob, gens[j], ops[j]);
+	}
 	record_flush(tr, fb, ob, in.generation, in.root_block * BS);
 }
 

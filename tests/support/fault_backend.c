@@ -443,6 +443,11 @@ int fault_backend_dead(const struct wodan_backend *be)
 	return CF(be)->dead;
 }
 
+struct wodan_backend *fault_backend_lower(struct wodan_backend *be)
+{
+	return CF(be)->lower;
+}
+
 static void make_durable(struct fdev *d)
 {
 	for (size_t i = 0; i < d->npend; i++)

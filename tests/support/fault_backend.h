@@ -132,6 +132,9 @@ int fault_backend_cut_now(struct wodan_backend *be, enum fault_cut_mode mode);
 
 /* 1 once the power was cut. */
 int fault_backend_dead(const struct wodan_backend *be);
+/* The lower device (owned by the fault device's creator): what a reboot
+ * would find after a cut, and everything written so far before one. */
+struct wodan_backend *fault_backend_lower(struct wodan_backend *be);
 
 /* Make every cached write durable now (a barrier that cannot fail). */
 int fault_backend_settle(struct wodan_backend *be);
