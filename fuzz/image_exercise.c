@@ -180,6 +180,18 @@ static int reopen(struct run *R, const char *what)
 		(unsigned long long)s->gen);
 }
 
+/* Close s->w; a failure is a mismatch. */
+static void close_handle(struct om *s, const char *what)
+{
+	int r;
+
+	s->op = what;
+	r = wodan_close(s->w);
+	s->w = NULL;
+	if (r)
+		wf_fail(s, "%s failed: %s", what, wodan_strerror(r));
+}
+
 /* Steps 2 and 3 of image_exercise.h on the opened handle R->s.w.  Returns
  * 1, or 0 when a reopen stopped the run (hostile log order).  Every model
  * check aborts on a mismatch (abort_on_divergence). */
@@ -229,12 +241,7 @@ static int exercise(struct run *R, const uint8_t *data, size_t len)
 	s->op = "flush";
 	om_flush(s);
 	om_check_all(s, "after flush: ");
-	s->op = "close";
-	r = wodan_close(s->w);
-	s->w = NULL;
-	if (r)
-		wf_fail(s, "close failed: %s", wodan_strerror(r));
-
+	close_handle(s, "close");
 	if (reopen(R, "close+reopen")) {
 		free(v);
 		return 0;
@@ -244,21 +251,15 @@ static int exercise(struct run *R, const uint8_t *data, size_t len)
 	/* power cut: a change that no flush covers is lost */
 	memset(k, 0x33, ks);
 	om_change(s, k, v + 5, 5 < maxv ? 5 : maxv);
+	free(v);
 	wodan_abandon(s->w);
 	s->w = NULL;
 	if (om_map_copy(&s->cur, &s->dur))
 		abort();
-	if (reopen(R, "power cut")) {
-		free(v);
+	if (reopen(R, "power cut"))
 		return 0;
-	}
 	om_check_all(s, "after power cut: ");
-	s->op = "close after power cut";
-	r = wodan_close(s->w);
-	s->w = NULL;
-	if (r)
-		wf_fail(s, "close after power cut failed: %s", wodan_strerror(r));
-	free(v);
+	close_handle(s, "close after power cut");
 
 	struct wodan_check_report rep;
 	s->op = "final check";

@@ -677,43 +677,33 @@ static uint32_t rand_len(struct om *s)
 	return (uint32_t)dr_below(&s->rng, (cap < 32 ? cap : 32) + 1ull);
 }
 
-/* Close (a flush) and open again: everything is durable. */
-static int op_reopen(struct om *s)
+/* Close+reopen (cut 0: close is a flush, everything is durable) or power
+ * cut (cut 1: abandon the handle; the last flushed state must come back),
+ * sometimes wodan_check of the closed image, then open and compare. */
+static int op_restart(struct om *s, int cut)
 {
-	int r;
-
-	s->op = "close+reopen";
-	s->n.reopens++;
+	s->op = cut ? "power cut" : "close+reopen";
+	*(cut ? &s->n.cuts : &s->n.reopens) += 1;
 	s->n.hard_stops += hard_stops(s->w);
-	r = wodan_close(s->w);
-	s->w = NULL;
-	if (r)
-		return om_diverge(s, "close: expected success, got %s",
-				  wodan_strerror(r));
-	make_durable(s);
-	s->gen = 0;        /* close does not report its generation */
-	if (dr_below(&s->rng, 4) == 0 && om_check_image(s))
+	if (cut) {
+		wodan_abandon(s->w);
+		s->w = NULL;
+		if (om_map_copy(&s->cur, &s->dur))
+			nomem(s);
+	} else {
+		int r = wodan_close(s->w);
+		s->w = NULL;
+		if (r)
+			return om_diverge(s, "close: expected success, got %s",
+					  wodan_strerror(r));
+		make_durable(s);
+		s->gen = 0;    /* close does not report its generation */
+	}
+	if (dr_below(&s->rng, cut ? 2 : 4) == 0 && om_check_image(s))
 		return 1;
 	if (om_open(s, s->c.fast_reopen && dr_below(&s->rng, 2)))
 		return 1;
-	return om_check_all(s, "after reopen: ");
-}
-
-/* Power cut: abandon the handle; the last flushed state must come back. */
-static int op_cut(struct om *s)
-{
-	s->op = "power cut";
-	s->n.cuts++;
-	s->n.hard_stops += hard_stops(s->w);
-	wodan_abandon(s->w);
-	s->w = NULL;
-	if (om_map_copy(&s->cur, &s->dur))
-		nomem(s);
-	if (dr_below(&s->rng, 2) == 0 && om_check_image(s))
-		return 1;
-	if (om_open(s, s->c.fast_reopen && dr_below(&s->rng, 2)))
-		return 1;
-	return om_check_all(s, "after power cut: ");
+	return om_check_all(s, cut ? "after power cut: " : "after reopen: ");
 }
 
 static int op_range(struct om *s)
@@ -757,10 +747,8 @@ int om_step(struct om *s)
 		s->op = "flush";
 		return flush2(s, s->c.flush_twice);
 	}
-	if (dice < fr + rr)
-		return op_reopen(s);
 	if (dice < fr + rr + s->c.cut_rate)
-		return op_cut(s);
+		return op_restart(s, dice >= fr + rr);
 	if (!mix[0] && !mix[1] && !mix[2] && !mix[3] && !mix[4])
 		mix = def_mix;
 	dice = dr_below(&s->rng, 1000);

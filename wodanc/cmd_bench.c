@@ -518,6 +518,21 @@ static inline void tick(struct bench *b, uint64_t *prev, uint64_t j,
 
 enum key_kind { K_RANDOM, K_SEQ, K_PERM };
 
+/* After operation j of n: a flush when *since (changes since the last
+ * flush) reached flush_every (0 = never) or when `last`, then the progress
+ * tick.  0, or -1 when the flush failed (reported). */
+static int after_op(struct bench *b, uint64_t *since, uint64_t flush_every,
+		    int last, uint64_t *prev, uint64_t j, uint64_t n)
+{
+	if ((flush_every && *since == flush_every) || last) {
+		if (do_flush(b) < 0)
+			return -1;
+		*since = 0;
+	}
+	tick(b, prev, j, n);
+	return 0;
+}
+
 /* N inserts: keys by kind (K_PERM: existing keys in random order), value
  * version ver; a flush every flush_every inserts, and after the last one
  * when final_flush. */
@@ -540,13 +555,9 @@ static int run_inserts(struct bench *b, struct phase *p, uint64_t n,
 		if (do_insert(b, p) < 0)
 			return -1;
 		since++;
-		if ((flush_every && since == flush_every) ||
-		    (final_flush && j + 1 == n)) {
-			if (do_flush(b) < 0)
-				return -1;
-			since = 0;
-		}
-		tick(b, &prev, j, n);
+		if (after_op(b, &since, flush_every, final_flush && j + 1 == n,
+			     &prev, j, n) < 0)
+			return -1;
 	}
 	p->ops = n;
 	return 0;
@@ -677,13 +688,9 @@ static int run_mixed(struct bench *b, struct phase *p)
 			if (lookup_present(b, p, i) < 0)
 				return -1;
 		}
-		if ((b->flush_every && since == b->flush_every) ||
-		    j + 1 == n) {
-			if (do_flush(b) < 0)
-				return -1;
-			since = 0;
-		}
-		tick(b, &prev, j, n);
+		if (after_op(b, &since, b->flush_every, j + 1 == n, &prev, j,
+			     n) < 0)
+			return -1;
 	}
 	p->ops = n;
 	return 0;
