@@ -75,6 +75,7 @@ struct run {
 	struct om s;           /* model, handle, backend, last flush */
 	int verbose;
 	int hostile_log;       /* root generations out of log order */
+	uint64_t max_hdr_gen;  /* largest header generation of the input */
 };
 
 static uint64_t le_u64(const uint8_t *p, int n)
@@ -130,6 +131,35 @@ static int roots_monotone(const uint8_t *d, size_t len)
 	return descents <= 1;
 }
 
+/*
+ * The largest generation in the header of any block of the input that
+ * carries the superblock's fsid and a node type (1 root, 2 inner or leaf,
+ * 3 journal), whole or not, below 2^62.  The first write of a writable
+ * handle raises the next generation above those of blocks an interrupted
+ * writer left after the durable tree, torn ones included (doc/DESIGN.md
+ * §6, torn writes after a crash), so a later root may legitimately jump
+ * that far.
+ */
+static uint64_t max_header_gen(const uint8_t *d, size_t len)
+{
+	uint64_t bs, lsize, top = 0;
+
+	if (len < 512)
+		return 0;
+	bs = le_u64(d + 28, 4);
+	lsize = le_u64(d + 41, 8);
+	if (bs < 512 || bs % 512 || bs > len)
+		return 0;
+	for (uint64_t L = 1; L < lsize && (L + 1) * bs <= len; L++) {
+		const uint8_t *b = d + L * bs;
+		uint64_t g = le_u64(b + 1, 8);
+		if (b[0] >= 1 && b[0] <= 3 && !memcmp(b + 9, d + 49, 16) &&
+		    g < (1ull << 62) && g > top)
+			top = g;
+	}
+	return top;
+}
+
 /* Close+reopen or power cut: open again (never with rollback) and expect
  * the generation of the last flush.  Returns 0 with R->s.w open, or 1 when
  * a hostile log order (see roots_monotone) let the root search pick
@@ -154,11 +184,15 @@ static int reopen(struct run *R, const char *what)
 		/* a journal image (incompat 0x10): close checkpoints and a
 		 * writable open begins an epoch, each with a newer root; each
 		 * node written takes one generation, so together they move it
-		 * by at most twice the device's blocks (a root found far
-		 * above that is a hostile one, handled below) */
+		 * by at most twice the device's blocks above the last flush
+		 * or above the largest header generation the input carried
+		 * (see max_header_gen); a root found far above that is a
+		 * hostile one, handled below */
+		uint64_t base = s->gen > R->max_hdr_gen ? s->gen
+							: R->max_hdr_gen;
 		if ((info.incompat_flags & 0x10u) && info.generation > s->gen &&
-		    info.generation - s->gen <=
-			    2 * info.logical_size_blocks + 2 &&
+		    info.generation <=
+			    base + 2 * info.logical_size_blocks + 2 &&
 		    !(o.flags & WODAN_OPEN_READONLY)) {
 			s->gen = info.generation;
 			return 0;
@@ -391,6 +425,7 @@ int wf_image_run(const uint8_t *data, size_t len, int verbose)
 
 	/* 3. changes, flush, reopen, power cut, final check */
 	R.hostile_log = !roots_monotone(data, len);
+	R.max_hdr_gen = max_header_gen(data, len);
 	if (!exercise(&R, data, len))
 		return finish(&R, 0);
 	if (verbose)
