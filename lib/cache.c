@@ -5,42 +5,101 @@
 #include "blockio.h"
 #include "cache.h"
 #include "error.h"
+#include "handle.h"
 #include "keys.h"
 #include "nodecodec.h"
+#include "wdassert.h"
+
+int wd_cache_init(struct wodan *w)
+{
+	memset(&w->c, 0, sizeof w->c);
+	w->c.blk = aligned_alloc(4096, ((size_t)w->g.bs + 4095) / 4096 * 4096);
+	if (!w->c.blk)
+		return WODAN_E_NOMEM;
+	w->c.node_mem_max = wd_node_mem_max(&w->g);
+	w->c.dirty_soft = w->c.dirty_hard = UINT64_MAX;
+	return 0;
+}
+
+void wd_cache_set_budgets(struct wodan *w, uint64_t clean, uint64_t soft,
+			  uint64_t hard)
+{
+	uint64_t floor = WD_CACHE_HARD_FLOOR_NODES * w->c.node_mem_max;
+	w->c.clean_budget = clean;
+	w->c.dirty_soft = soft;
+	w->c.dirty_hard = hard < floor ? floor : hard;
+}
+
+void wd_cache_lift_ceilings(struct wodan *w)
+{
+	WD_ASSERT(!w->c.lifted, "ceilings lifted twice");
+	w->c.saved_soft = w->c.dirty_soft;
+	w->c.saved_hard = w->c.dirty_hard;
+	w->c.dirty_soft = w->c.dirty_hard = UINT64_MAX;
+	w->c.lifted = 1;
+}
+
+void wd_cache_restore_ceilings(struct wodan *w)
+{
+	WD_ASSERT(w->c.lifted, "ceilings restored without a lift");
+	w->c.dirty_soft = w->c.saved_soft;
+	w->c.dirty_hard = w->c.saved_hard;
+	w->c.lifted = 0;
+}
+
+void wd_cache_reset_peak(struct wodan *w)
+{
+	w->st.dirty_peak_bytes = w->c.dirty_bytes;
+}
+
+int wd_cache_over_soft(const struct wodan *w, uint64_t extra)
+{
+	return w->c.dirty_bytes + extra >= w->c.dirty_soft;
+}
+
+int wd_cache_over_hard(const struct wodan *w)
+{
+	return w->c.dirty_nodes * w->c.node_mem_max > w->c.dirty_hard;
+}
+
+int wd_cache_admits(const struct wodan *w, uint32_t k)
+{
+	return (w->c.dirty_nodes + k) * w->c.node_mem_max <= w->c.dirty_hard;
+}
 
 static void lru_unlink(struct wodan *w, struct wd_node *n)
 {
 	if (n->lru_prev)
 		n->lru_prev->lru_next = n->lru_next;
-	else if (w->lru_head == n)
-		w->lru_head = n->lru_next;
+	else if (w->c.lru_head == n)
+		w->c.lru_head = n->lru_next;
 	if (n->lru_next)
 		n->lru_next->lru_prev = n->lru_prev;
-	else if (w->lru_tail == n)
-		w->lru_tail = n->lru_prev;
+	else if (w->c.lru_tail == n)
+		w->c.lru_tail = n->lru_prev;
 	n->lru_prev = n->lru_next = NULL;
 }
 
 static void lru_push_head(struct wodan *w, struct wd_node *n)
 {
 	n->lru_prev = NULL;
-	n->lru_next = w->lru_head;
-	if (w->lru_head)
-		w->lru_head->lru_prev = n;
-	w->lru_head = n;
-	if (!w->lru_tail)
-		w->lru_tail = n;
+	n->lru_next = w->c.lru_head;
+	if (w->c.lru_head)
+		w->c.lru_head->lru_prev = n;
+	w->c.lru_head = n;
+	if (!w->c.lru_tail)
+		w->c.lru_tail = n;
 }
 
 static int on_lru(const struct wodan *w, const struct wd_node *n)
 {
-	return n->lru_prev || n->lru_next || w->lru_head == n;
+	return n->lru_prev || n->lru_next || w->c.lru_head == n;
 }
 
 static void note_peak(struct wodan *w)
 {
-	if (w->dirty_bytes > w->st.dirty_peak_bytes)
-		w->st.dirty_peak_bytes = w->dirty_bytes;
+	if (w->c.dirty_bytes > w->st.dirty_peak_bytes)
+		w->st.dirty_peak_bytes = w->c.dirty_bytes;
 }
 
 void wd_cache_touch(struct wodan *w, struct wd_node *n)
@@ -48,7 +107,7 @@ void wd_cache_touch(struct wodan *w, struct wd_node *n)
 	/* child first, then each ancestor: the parent ends up ahead of the
 	 * child (C5); the walk stops at the root, which is not listed */
 	for (; n && !n->is_root; n = n->parent) {
-		if (w->lru_head == n)
+		if (w->c.lru_head == n)
 			continue;
 		lru_unlink(w, n);
 		lru_push_head(w, n);
@@ -58,7 +117,7 @@ void wd_cache_touch(struct wodan *w, struct wd_node *n)
 void wd_cache_set_root(struct wodan *w, struct wd_node *root)
 {
 	w->root = root;
-	w->clean_bytes += root->mem_bytes;
+	w->c.clean_bytes += root->mem_bytes;
 }
 
 uint32_t wd_cache_clean_path(const struct wd_node *n)
@@ -73,9 +132,9 @@ void wd_cache_mark_dirty(struct wodan *w, struct wd_node *n)
 {
 	for (; n && !n->dirty; n = n->parent) {
 		n->dirty = 1;
-		w->clean_bytes -= n->mem_bytes;
-		w->dirty_bytes += n->mem_bytes;
-		w->dirty_nodes++;
+		w->c.clean_bytes -= n->mem_bytes;
+		w->c.dirty_bytes += n->mem_bytes;
+		w->c.dirty_nodes++;
 	}
 	note_peak(w);
 }
@@ -83,8 +142,8 @@ void wd_cache_mark_dirty(struct wodan *w, struct wd_node *n)
 void wd_cache_add_new(struct wodan *w, struct wd_node *n)
 {
 	n->dirty = 1;
-	w->dirty_bytes += n->mem_bytes;
-	w->dirty_nodes++;
+	w->c.dirty_bytes += n->mem_bytes;
+	w->c.dirty_nodes++;
 	note_peak(w);
 	if (!n->is_root)
 		wd_cache_touch(w, n);
@@ -95,9 +154,9 @@ void wd_cache_mark_clean(struct wodan *w, struct wd_node *n)
 	if (!n->dirty)
 		return;
 	n->dirty = 0;
-	w->dirty_bytes -= n->mem_bytes;
-	w->clean_bytes += n->mem_bytes;
-	w->dirty_nodes--;
+	w->c.dirty_bytes -= n->mem_bytes;
+	w->c.clean_bytes += n->mem_bytes;
+	w->c.dirty_nodes--;
 	/* its place in the recency list stays (C5) */
 }
 
@@ -105,12 +164,12 @@ void wd_cache_resize(struct wodan *w, struct wd_node *n)
 {
 	uint64_t m = wd_node_mem(n, w->g.ks);
 	if (n->dirty) {
-		w->dirty_bytes = w->dirty_bytes - n->mem_bytes + m;
+		w->c.dirty_bytes = w->c.dirty_bytes - n->mem_bytes + m;
 		n->mem_bytes = m;
 		note_peak(w);
 		return;
 	}
-	w->clean_bytes = w->clean_bytes - n->mem_bytes + m;
+	w->c.clean_bytes = w->c.clean_bytes - n->mem_bytes + m;
 	n->mem_bytes = m;
 }
 
@@ -119,10 +178,10 @@ void wd_cache_forget(struct wodan *w, struct wd_node *n)
 	if (on_lru(w, n))
 		lru_unlink(w, n);
 	if (n->dirty) {
-		w->dirty_bytes -= n->mem_bytes;
-		w->dirty_nodes--;
+		w->c.dirty_bytes -= n->mem_bytes;
+		w->c.dirty_nodes--;
 	} else {
-		w->clean_bytes -= n->mem_bytes;
+		w->c.clean_bytes -= n->mem_bytes;
 	}
 }
 
@@ -145,8 +204,8 @@ void wd_cache_trim(struct wodan *w)
 	 * clean by N6, so they would have been found first); dirty and
 	 * pinned nodes are passed over, never moved.  Bounded: each step
 	 * evicts or passes one list entry. */
-	struct wd_node *t = w->lru_tail;
-	while (w->clean_bytes > w->cache_budget && t) {
+	struct wd_node *t = w->c.lru_tail;
+	while (w->c.clean_bytes > w->c.clean_budget && t) {
 		struct wd_node *prev = t->lru_prev;
 		if (t->dirty || t->pins) {
 			t = prev;
@@ -170,7 +229,14 @@ void wd_cache_free_all(struct wodan *w)
 		free_subtree(w, w->root);
 		w->root = NULL;
 	}
-	w->lru_head = w->lru_tail = NULL;
+	w->c.lru_head = w->c.lru_tail = NULL;
+}
+
+void wd_cache_destroy(struct wodan *w)
+{
+	wd_cache_free_all(w);
+	free(w->c.blk);
+	w->c.blk = NULL;
 }
 
 int wd_cache_child(struct wodan *w, struct wd_node *p, uint32_t i,
@@ -185,7 +251,7 @@ int wd_cache_child(struct wodan *w, struct wd_node *p, uint32_t i,
 	}
 	w->st.cache_misses++;
 	uint64_t L = p->laddr[i];
-	int r = wd_read_block(w, L, w->blk);
+	int r = wd_read_block(w, L, w->c.blk);
 	if (r)
 		return r;
 	struct wd_expect ex = {
@@ -195,12 +261,12 @@ int wd_cache_child(struct wodan *w, struct wd_node *p, uint32_t i,
 		.hi = wd_link_key(p, w->g.ks, i),
 		.parent_gen = p->gen,
 	};
-	r = wd_node_decode(&w->g, w->blk, L, &ex, &c);
+	r = wd_node_decode(&w->g, w->c.blk, L, &ex, &c);
 	if (r)
 		return r;
 	c->parent = p;
 	p->lchild[i] = c;
-	w->clean_bytes += c->mem_bytes;
+	w->c.clean_bytes += c->mem_bytes;
 	lru_push_head(w, c);
 	wd_cache_touch(w, c);
 	*out = c;
@@ -252,21 +318,21 @@ int wd_cache_check(const struct wodan *w)
 	int r = check_walk(w, w->root, &listed, &clean, &dirty, &ndirty);
 	if (r)
 		return r;
-	for (const struct wd_node *x = w->lru_head; x; x = x->lru_next) {
+	for (const struct wd_node *x = w->c.lru_head; x; x = x->lru_next) {
 		if (++onlist > listed || x->is_root)
 			return wd_err(WODAN_E_CORRUPT, "C2: list holds a node "
 				      "not in the tree, or the root");
-		if ((x->lru_next ? x->lru_next->lru_prev : w->lru_tail) != x)
+		if ((x->lru_next ? x->lru_next->lru_prev : w->c.lru_tail) != x)
 			return wd_err(WODAN_E_CORRUPT, "C2: list links");
 	}
 	if (onlist != listed)
 		return wd_err(WODAN_E_CORRUPT, "C2: %llu nodes in memory, %llu "
 			      "listed", (unsigned long long)listed,
 			      (unsigned long long)onlist);
-	if (clean != w->clean_bytes || dirty != w->dirty_bytes ||
-	    ndirty != w->dirty_nodes)
+	if (clean != w->c.clean_bytes || dirty != w->c.dirty_bytes ||
+	    ndirty != w->c.dirty_nodes)
 		return wd_err(WODAN_E_CORRUPT, "C2: byte or node totals");
-	if (dirty > w->dirty_hard && w->dirty_hard)
+	if (dirty > w->c.dirty_hard && w->c.dirty_hard)
 		return wd_err(WODAN_E_CORRUPT, "C6: dirty memory above the "
 			      "hard ceiling");
 	return 0;

@@ -1,11 +1,32 @@
 /* check.c -- fsck: full validation walk with a report (wodan_check). */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include "check.h"
 #include "error.h"
 #include "iterate.h"
 #include "journal.h"
+#include "handle.h"
 #include "lock.h"
 #include "mount.h"
+
+void wd_report_problem(struct wodan_check_report *rep, uint64_t L, int code)
+{
+	if (rep->n_problems >= 1000)
+		return;
+	const struct wodan_error_detail *d = wodan_last_error();
+	struct wodan_check_problem *p = realloc(rep->problems,
+		(rep->n_problems + 1) * sizeof *p);
+	if (!p)
+		return;
+	rep->problems = p;
+	p += rep->n_problems++;
+	p->block = L;
+	p->code = code;
+	snprintf(p->what, sizeof p->what, "%s",
+		 d->code == code && d->message[0] ? d->message
+						   : wodan_strerror(code));
+}
 
 static int count_live(void *arg, const uint8_t *k, const uint8_t *v,
 		      size_t len)
@@ -59,7 +80,9 @@ static int check_locked(struct wodan_backend *be, unsigned flags,
 	r = wd_handle_new(be, oflags, &g, &w);
 	if (r)
 		return r;
-	w->cache_budget = 64ull << 20;
+	/* read-only: the dirty ceilings only matter to a replay, which
+	 * lifts them */
+	wd_cache_set_budgets(w, 64ull << 20, 0, 0);
 	uint64_t L, gen;
 	r = wd_find_root(w, &L, &gen);
 	if (r == WODAN_E_IO_READ || r == WODAN_E_NOMEM)
@@ -81,7 +104,8 @@ static int check_locked(struct wodan_backend *be, unsigned flags,
 				     (unsigned long long)WD_GEN_LIMIT);
 			wd_report_problem(rep, L, WODAN_E_CORRUPT);
 		}
-		struct wd_walk_report wr = { rep, progress, progress_arg, 0, 0 };
+		struct wd_walk_report wr = { rep, wd_report_problem, progress,
+					     progress_arg, 0, 0 };
 		r = wd_mount_root(w, L, 0, &wr);
 		if (r < 0 && r != WODAN_E_IO_READ && r != WODAN_E_NOMEM) {
 			wd_report_problem(rep, L, r);

@@ -96,3 +96,17 @@ int wd_err_dump(int code, uint64_t offset, uint64_t record, const char *fmt,
 	va_end(ap);
 	return code;
 }
+
+#ifdef WD_ASSERTS
+#include <stdio.h>
+#include <stdlib.h>
+#include "wdassert.h"
+
+void wd_assert_fail(const char *cond, const char *what, const char *file,
+		    int line)
+{
+	fprintf(stderr, "libwodan: invariant broken: %s (%s) at %s:%d\n",
+		what, cond, file, line);
+	abort();
+}
+#endif

@@ -74,8 +74,8 @@ static int write_node(struct wodan *w, struct wd_node *n, struct written *wr)
 			return wd_err(WODAN_E_OUT_OF_SPACE,
 				      "no free block for flush");
 		uint64_t gen = w->next_gen++;
-		wd_node_encode(&w->g, n, gen, magic, w->blk);
-		int r = wd_write_block(w, L, w->blk);
+		wd_node_encode(&w->g, n, gen, magic, w->flush_blk);
+		int r = wd_write_block(w, L, w->flush_blk);
 		if (r) {
 			wr->failed = L; /* wd_flush decides when L is free */
 			return r;
@@ -158,15 +158,15 @@ static int scrub_interrupted(struct wodan *w)
 		L = wd_sm_next_free(&w->sm, L);
 		if (!L)
 			break;
-		int v = wd_read_block_raw(w, L, w->blk);
+		int v = wd_read_block_raw(w, L, w->flush_blk);
 		if (v == 0) /* a CRC mismatch may be transient: once more */
-			v = wd_read_block_raw(w, L, w->blk);
+			v = wd_read_block_raw(w, L, w->flush_blk);
 		if (v < 0) {
 			/* an unreadable free block: nothing to learn there */
 			wd_err_clear();
 			break;
 		}
-		const uint8_t *b = w->blk;
+		const uint8_t *b = w->flush_blk;
 		uint64_t gen = wd_le64(b + 1);
 		int ours = b[0] >= 1 && b[0] <= WD_TYPE_JOURNAL &&
 			   !memcmp(b + 9, w->g.fsid, 16) && gen > g0 &&
@@ -197,9 +197,9 @@ static int scrub_interrupted(struct wodan *w)
 	if (top >= w->next_gen)
 		w->next_gen = top + 1;
 	if (n) {
-		memset(w->blk, 0, w->g.bs);
+		memset(w->flush_blk, 0, w->g.bs);
 		for (size_t i = 0; i < n && !r; i++)
-			r = wd_write_block(w, scrub[i], w->blk);
+			r = wd_write_block(w, scrub[i], w->flush_blk);
 		if (!r)
 			r = wd_barrier(w);
 	}
@@ -226,7 +226,7 @@ int wd_flush(struct wodan *w)
 	if (r)
 		return r;
 	struct written wr = { 0 };
-	uint64_t first_gen = w->next_gen, cursor0 = w->sm.cursor;
+	uint64_t first_gen = w->next_gen, cursor0 = wd_sm_cursor(&w->sm);
 	int root_tried = 0;
 	wr.cap_blocks = BATCH_BYTES / w->g.bs;
 	if (wr.cap_blocks >= 2)
@@ -280,14 +280,14 @@ int wd_flush(struct wodan *w)
 				wd_sm_clear(&w->sm, wr.v[i]->flush_addr);
 			if (wr.failed)
 				wd_sm_clear(&w->sm, wr.failed);
-			w->sm.cursor = cursor0;
+			wd_sm_seek(&w->sm, cursor0);
 		} else {
 			for (size_t i = 0; i < wr.n; i++)
 				if (wd_sm_defer_free(&w->sm, wr.v[i]->flush_addr))
 					r = WODAN_E_NOMEM;
 			if (wr.failed) {
 				wd_sm_clear(&w->sm, wr.failed);
-				w->sm.cursor = wr.failed;
+				wd_sm_seek(&w->sm, wr.failed);
 			}
 		}
 		free(wr.v);

@@ -10,6 +10,10 @@
  *   5. only now the blocks of the replaced versions become free.
  * A power cut before step 4 completes leaves the previous root and its whole
  * tree intact (none of its blocks was reused).
+ *
+ * Scratch: w->flush_blk is this module's alone (the root, or a node
+ * written without the batch buffer, between its encoding and its write;
+ * a free block read by the scrub), within one call.
  */
 #ifndef WD_FLUSH_H
 #define WD_FLUSH_H

@@ -14,6 +14,44 @@
 #define DEFAULT_CACHE (256ull << 20)
 #define DEFAULT_DIRTY (128ull << 20)
 
+static uint8_t *alloc_block(uint32_t bs)
+{
+	return aligned_alloc(4096, ((size_t)bs + 4095) / 4096 * 4096);
+}
+
+int wd_handle_new(struct wodan_backend *be, unsigned flags,
+		  const struct wd_geom *g, struct wodan **out)
+{
+	struct wodan *w = calloc(1, sizeof *w);
+	if (!w)
+		return WODAN_E_NOMEM;
+	w->be = be;
+	w->flags = flags;
+	w->g = *g;
+	w->max_fanout = g->cmax;
+	w->mount_blk = alloc_block(g->bs);
+	w->flush_blk = alloc_block(g->bs);
+	if (!w->mount_blk || !w->flush_blk || wd_cache_init(w) ||
+	    wd_sm_init(&w->sm, g->lsize)) {
+		wd_handle_free(w);
+		return WODAN_E_NOMEM;
+	}
+	*out = w;
+	return 0;
+}
+
+void wd_handle_free(struct wodan *w)
+{
+	if (!w)
+		return;
+	wd_cache_destroy(w);
+	wd_journal_free(w);
+	wd_sm_destroy(&w->sm);
+	free(w->mount_blk);
+	free(w->flush_blk);
+	free(w);
+}
+
 /*
  * After a rollback to root candidate `chosen`, the damaged newer roots are
  * still root candidates with higher generations; left alone they would win
@@ -36,16 +74,22 @@ static int forget_newer_roots(struct wodan *w, const uint64_t *Ls,
 	if (w->flags & WODAN_OPEN_READONLY)
 		return 0;
 	uint64_t keep = chosen >= 0 ? gens[chosen] : 0;
-	memset(w->blk, 0, w->g.bs);
+	uint8_t *zero = alloc_block(w->g.bs); /* this call's own */
+	if (!zero)
+		return WODAN_E_NOMEM;
+	memset(zero, 0, w->g.bs);
 	int wrote = 0;
 	for (int i = 0; i < n; i++) {
 		if (gens[i] <= keep || wd_sm_used(&w->sm, Ls[i]))
 			continue;
-		int r = wd_write_block(w, Ls[i], w->blk);
-		if (r)
+		int r = wd_write_block(w, Ls[i], zero);
+		if (r) {
+			free(zero);
 			return r;
+		}
 		wrote = 1;
 	}
+	free(zero);
 	/* wd_list_roots keeps the newest candidates, so the damaged root
 	 * the search found is among them */
 	return wrote ? wd_barrier(w) : 0;
@@ -107,13 +151,11 @@ static int open_once(struct wodan_backend *be, const struct wodan_open_opts *op,
 	r = wd_handle_new(be, o.flags, &g, &w);
 	if (r)
 		return r;
-	w->cache_budget = o.cache_bytes ? o.cache_bytes : DEFAULT_CACHE;
-	w->dirty_budget = o.dirty_bytes ? o.dirty_bytes : DEFAULT_DIRTY;
-	w->node_mem_max = wd_node_mem_max(&w->g);
-	w->dirty_hard = o.dirty_hard_bytes ? o.dirty_hard_bytes
-					   : 2 * w->dirty_budget;
-	if (w->dirty_hard < 16 * w->node_mem_max)
-		w->dirty_hard = 16 * w->node_mem_max;
+	uint64_t soft = o.dirty_bytes ? o.dirty_bytes : DEFAULT_DIRTY;
+	/* the cache raises the hard ceiling to its floor (cache.h C6) */
+	wd_cache_set_budgets(w, o.cache_bytes ? o.cache_bytes : DEFAULT_CACHE,
+			     soft, o.dirty_hard_bytes ? o.dirty_hard_bytes
+						      : 2 * soft);
 	uint32_t fan = o.max_fanout ? o.max_fanout : WODAN_DEFAULT_FANOUT;
 	if (fan < w->max_fanout)
 		w->max_fanout = fan < 2 ? 2 : fan;
@@ -248,21 +290,20 @@ static int do_insert(wodan_t *w, const void *key, const void *val,
 {
 	if (w->flags & WODAN_OPEN_READONLY)
 		return wd_err(WODAN_E_READONLY, "handle is read-only");
-	if (w->dirty_bytes + w->j.len >= w->dirty_budget) {
+	if (wd_cache_over_soft(w, w->j.len)) {
 		if (w->flags & WODAN_OPEN_NO_AUTOFLUSH) {
 			w->j.want_checkpoint = 1;
 			return wd_err(WODAN_E_NEEDS_FLUSH,
 				      "dirty memory budget (%llu bytes) full",
-				      (unsigned long long)w->dirty_budget);
+				      (unsigned long long)w->c.dirty_soft);
 		}
 		int r = wd_checkpoint(w);
 		if (r)
 			return r;
 		w->st.auto_flushes++;
 	}
-	w->hard_hit = 0;
 	int r = wd_tree_insert(w, key, val, (uint32_t)val_len);
-	for (int round = 0; r == WODAN_E_NEEDS_FLUSH && w->hard_hit &&
+	for (int round = 0; r == WD_E_HARD_CEILING &&
 			    !(w->flags & WODAN_OPEN_NO_AUTOFLUSH) && round < 1000;
 	     round++) {
 		/* stopped at the hard ceiling (cache.h C6): nothing the user
@@ -270,13 +311,14 @@ static int do_insert(wodan_t *w, const void *key, const void *val,
 		 * done, so each round gets further (one insert can cascade
 		 * through more nodes than the ceiling admits at once) */
 		wd_err_clear();
-		w->hard_hit = 0;
 		r = wd_checkpoint(w);
 		if (r)
 			return done(w, r);
 		w->st.auto_flushes++;
 		r = wd_tree_insert(w, key, val, (uint32_t)val_len);
 	}
+	if (r == WD_E_HARD_CEILING) /* never leaves the library */
+		r = WODAN_E_NEEDS_FLUSH;
 	if (r == WODAN_E_NEEDS_FLUSH)
 		w->j.want_checkpoint = 1; /* the caller's flush must make room */
 	else if (r == 0 && w->j.on)
@@ -396,10 +438,10 @@ int wodan_get_info(wodan_t *w, struct wodan_info *info)
 int wodan_get_stats(wodan_t *w, struct wodan_stats *st)
 {
 	*st = w->st;
-	st->cache_bytes = w->clean_bytes;
-	st->dirty_bytes = w->dirty_bytes;
-	st->dirty_nodes = w->dirty_nodes;
-	st->dirty_soft_bytes = w->dirty_budget;
-	st->dirty_hard_bytes = w->dirty_hard;
+	st->cache_bytes = w->c.clean_bytes;
+	st->dirty_bytes = w->c.dirty_bytes;
+	st->dirty_nodes = w->c.dirty_nodes;
+	st->dirty_soft_bytes = w->c.dirty_soft;
+	st->dirty_hard_bytes = w->c.dirty_hard;
 	return 0;
 }

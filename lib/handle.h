@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 #include "wodan.h"
+#include "cache.h"
 #include "journal.h"
 #include "node.h"
 #include "spacemap.h"
@@ -28,19 +29,24 @@ struct wodan {
 	uint64_t gen;              /* newest durable root generation */
 	uint64_t next_gen;         /* next generation to write */
 
-	/* cache (cache.c) */
-	struct wd_node *lru_head, *lru_tail; /* non-root nodes, head = newest */
-	uint64_t cache_budget, dirty_budget; /* bytes (dirty: soft ceiling) */
-	uint64_t dirty_hard;       /* bytes; C6 in cache.h */
-	uint64_t node_mem_max;     /* wd_node_mem_max(&g) */
-	uint8_t hard_hit;          /* the last NEEDS_FLUSH came from C6 */
-	uint64_t clean_bytes, dirty_bytes;
-	uint64_t dirty_nodes;      /* nodes the next flush must write */
-
+	struct wd_cache c;         /* written by cache.c only (cache.h) */
 	struct wd_journal j;       /* redo journal (journal.h), flag 0x10 */
 
-	uint8_t *blk;              /* one block of scratch I/O buffer */
+	/* Scratch blocks (bs bytes, 4096-aligned), one owner each: the
+	 * cache's is c.blk, the journal's j.blk; mkfs.c and handle.c allocate
+	 * their own for the call that needs one. */
+	uint8_t *mount_blk;        /* mount.c's alone: root search, walk */
+	uint8_t *flush_blk;        /* flush.c's alone: root write, scrub */
 	struct wodan_stats st;
 };
+
+/* Allocate a handle for geometry g (no tree yet): space map, cache
+ * (wd_cache_init, no budgets yet), scratch blocks.  0 or WODAN_E_NOMEM.
+ * The handle belongs to the caller, who releases it with wd_handle_free. */
+int wd_handle_new(struct wodan_backend *be, unsigned flags,
+		  const struct wd_geom *g, struct wodan **out);
+/* Free everything the handle holds (nodes, journal, map, buffers); w may
+ * be NULL.  Takes no lock and writes nothing. */
+void wd_handle_free(struct wodan *w);
 
 #endif

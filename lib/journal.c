@@ -166,9 +166,7 @@ static int make_room_for_retry(struct wodan *w)
 	 * dirty, so the retry needs no new dirty node, and C4 holds.  (C6 may
 	 * not: a step that starts with nothing dirty is always admitted, and
 	 * a path deeper than the ceiling's nodes dirties more.) */
-	if (w->dirty_bytes + j->len >= w->dirty_budget ||
-	    (w->dirty_nodes &&
-	     w->dirty_nodes * w->node_mem_max > w->dirty_hard))
+	if (wd_cache_over_soft(w, j->len) || wd_cache_over_hard(w))
 		return checkpoint_once(w);
 	return 0;
 }
@@ -243,8 +241,8 @@ static int journal_write(struct wodan *w, uint32_t k)
 		wd_sm_set(&w->sm, b);
 		L[taken++] = b;
 		pos = b;
-		encode_record(w, gen, i, k, &off, w->blk);
-		r = wd_write_block(w, b, w->blk);
+		encode_record(w, gen, i, k, &off, j->blk);
+		r = wd_write_block(w, b, j->blk);
 	}
 	if (!r)
 		r = wd_barrier(w);
@@ -260,7 +258,7 @@ static int journal_write(struct wodan *w, uint32_t k)
 	j->last = pos;
 	/* node blocks of the next checkpoint come after the journal, so
 	 * writes stay in ring order */
-	w->sm.cursor = pos + 1 >= w->sm.nblocks ? 1 : pos + 1;
+	wd_sm_seek(&w->sm, pos + 1);
 	w->gen = gen;
 	clear_pending(j);
 	w->st.journal_commits++;
@@ -280,8 +278,8 @@ int wd_commit(struct wodan *w)
 	 * dirty memory reached the soft ceiling, or when the blocks could
 	 * leave a checkpoint without room (C4 in cache.h) */
 	if (j->nblocks + k > j->limit_blocks ||
-	    w->dirty_bytes + j->len >= w->dirty_budget ||
-	    w->sm.free_count < w->dirty_nodes + k + 1)
+	    wd_cache_over_soft(w, j->len) ||
+	    w->sm.free_count < w->c.dirty_nodes + k + 1)
 		return wd_checkpoint(w);
 	return journal_write(w, k);
 }
@@ -333,6 +331,8 @@ static int apply_record(struct wodan *w, const uint8_t *blk)
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t len = wd_le16(it + ks);
 		int r = wd_tree_insert(w, it, it + ks + 2, len);
+		if (r == WD_E_HARD_CEILING) /* not with the ceilings lifted */
+			r = WODAN_E_NEEDS_FLUSH;
 		if (r == WODAN_E_NEEDS_FLUSH) {
 			char why[256];
 			snprintf(why, sizeof why, "%s",
@@ -464,16 +464,17 @@ int wd_journal_open(struct wodan *w, uint64_t *commits)
 	j->on = 1;
 	j->root_gen = w->gen;
 	j->last = w->root_addr;
-	j->limit_blocks = w->dirty_budget / 2 / w->g.bs;
+	j->blk = aligned_alloc(4096, ((size_t)w->g.bs + 4095) / 4096 * 4096);
+	if (!j->blk)
+		return WODAN_E_NOMEM;
+	j->limit_blocks = w->c.dirty_soft / 2 / w->g.bs;
 	if (j->limit_blocks < 8)
 		j->limit_blocks = 8;
 	/* replay with the dirty ceilings lifted: the run-time handle made
 	 * the same changes to the same tree without a flush */
-	uint64_t soft = w->dirty_budget, hard = w->dirty_hard;
-	w->dirty_budget = w->dirty_hard = UINT64_MAX;
+	wd_cache_lift_ceilings(w);
 	int r = replay(w, commits);
-	w->dirty_budget = soft;
-	w->dirty_hard = hard;
+	wd_cache_restore_ceilings(w);
 	w->st.journal_replayed_commits = *commits;
 	if (r || (w->flags & WODAN_OPEN_READONLY))
 		return r;
@@ -494,7 +495,7 @@ int wd_journal_open(struct wodan *w, uint64_t *commits)
 		j->ok = 0;
 	}
 	/* C6 holds from here on; the replay itself was exempt */
-	w->st.dirty_peak_bytes = w->dirty_bytes;
+	wd_cache_reset_peak(w);
 	return r;
 }
 
@@ -502,5 +503,6 @@ void wd_journal_free(struct wodan *w)
 {
 	free(w->j.buf);
 	free(w->j.blocks);
+	free(w->j.blk);
 	memset(&w->j, 0, sizeof w->j);
 }

@@ -84,6 +84,10 @@ struct wd_journal {
 	size_t nblocks, blocks_cap;
 	uint64_t limit_blocks; /* checkpoint instead when the journal would
 				* pass this many blocks */
+	uint8_t *blk;          /* journal.c's scratch block for encoding a
+				* record (bs bytes, allocated by
+				* wd_journal_open when `on`); no other module
+				* touches it */
 };
 
 /* Record an insert (len 0 with tombstones: a deletion) that has just

@@ -6,7 +6,7 @@
 #include "blockio.h"
 #include "error.h"
 #include "lock.h"
-#include "mount.h"
+#include "handle.h"
 #include "nodecodec.h"
 
 static int fill_random(void *buf, size_t len)
@@ -90,19 +90,25 @@ static int mkfs_locked(struct wodan_backend *be,
 		wd_handle_free(w);
 		return r;
 	}
+	/* this call's own scratch block */
+	uint8_t *blk = aligned_alloc(4096, ((size_t)g.bs + 4095) / 4096 * 4096);
+	if (!blk) {
+		wd_handle_free(w);
+		return WODAN_E_NOMEM;
+	}
 	/* 1. the empty root, generation 1, at fbw */
 	struct wd_node root = { 0 };
 	root.is_root = 1;
-	wd_node_encode(&g, &root, 1, d.magic_crc_write, w->blk);
-	r = wd_write_block(w, g.fbw, w->blk);
+	wd_node_encode(&g, &root, 1, d.magic_crc_write, blk);
+	r = wd_write_block(w, g.fbw, blk);
 	if (!r)
 		r = wd_barrier(w);
 	/* 2. the superblock, as one I/O of the device's I/O size */
 	if (!r) {
 		uint32_t io = be->io_size_bytes < 512 ? 512 : be->io_size_bytes;
-		memset(w->blk, 0, io);
-		wd_sb_encode(&g, w->blk);
-		int e = be->write(be, 0, w->blk, io);
+		memset(blk, 0, io);
+		wd_sb_encode(&g, blk);
+		int e = be->write(be, 0, blk, io);
 		if (e)
 			r = wd_err_block(WODAN_E_IO_WRITE, 0,
 					 "superblock write failed: %s",
@@ -113,7 +119,7 @@ static int mkfs_locked(struct wodan_backend *be,
 	uint64_t iv = d.preroots_interval_blocks ? d.preroots_interval_blocks
 						 : WODAN_DEFAULT_PREROOTS_INTERVAL;
 	if (!r && iv != UINT32_MAX && iv < g.lsize - 1) {
-		wd_node_encode(&g, &root, 0, d.magic_crc_write, w->blk);
+		wd_node_encode(&g, &root, 0, d.magic_crc_write, blk);
 		uint64_t loc = g.fbw;
 		int wrapped = 0;
 		for (;;) {
@@ -124,13 +130,14 @@ static int mkfs_locked(struct wodan_backend *be,
 			}
 			if (wrapped && loc >= g.fbw)
 				break;
-			r = wd_write_block(w, loc, w->blk);
+			r = wd_write_block(w, loc, blk);
 			if (r)
 				break;
 		}
 	}
 	if (!r)
 		r = wd_barrier(w);
+	free(blk);
 	wd_handle_free(w);
 	if (!r && generation_out)
 		*generation_out = 1;

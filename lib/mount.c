@@ -37,37 +37,6 @@ int wd_read_superblock(struct wodan_backend *be, unsigned flags,
 	return r;
 }
 
-int wd_handle_new(struct wodan_backend *be, unsigned flags,
-		  const struct wd_geom *g, struct wodan **out)
-{
-	struct wodan *w = calloc(1, sizeof *w);
-	if (!w)
-		return WODAN_E_NOMEM;
-	w->be = be;
-	w->flags = flags;
-	w->g = *g;
-	w->max_fanout = g->cmax;
-	w->blk = aligned_alloc(4096, ((size_t)g->bs + 4095) / 4096 * 4096);
-	if (!w->blk || wd_sm_init(&w->sm, g->lsize)) {
-		free(w->blk);
-		free(w);
-		return WODAN_E_NOMEM;
-	}
-	*out = w;
-	return 0;
-}
-
-void wd_handle_free(struct wodan *w)
-{
-	if (!w)
-		return;
-	wd_cache_free_all(w);
-	wd_journal_free(w);
-	wd_sm_destroy(&w->sm);
-	free(w->blk);
-	free(w);
-}
-
 static uint64_t next_block(const struct wodan *w, uint64_t L)
 {
 	return L + 1 >= w->g.lsize ? 1 : L + 1;
@@ -97,26 +66,26 @@ static int root_candidate(struct wodan *w, uint64_t L, uint64_t *gen)
 	 * or a CRC that almost matches is read once more */
 	if (io < w->g.bs) {
 		for (int attempt = 0;; attempt++) {
-			int r = w->be->read(w->be, L * w->g.bs, w->blk, io);
+			int r = w->be->read(w->be, L * w->g.bs, w->mount_blk, io);
 			w->st.bytes_read += io;
 			if (r)
 				return wd_err_block(WODAN_E_IO_READ, L,
 						    "read of block %llu failed: %s",
 						    (unsigned long long)L,
 						    strerror(-r));
-			if (wd_node_peek_root(&w->g, w->blk, gen))
+			if (wd_node_peek_root(&w->g, w->mount_blk, gen))
 				break;
-			if (attempt || !almost_root(w, w->blk))
+			if (attempt || !almost_root(w, w->mount_blk))
 				return 0;
 		}
 	}
-	int r = wd_read_block_raw(w, L, w->blk);
-	if (r == 0 && (wd_node_peek_root(&w->g, w->blk, gen) ||
-		       almost_root(w, w->blk)))
-		r = wd_read_block_raw(w, L, w->blk);
+	int r = wd_read_block_raw(w, L, w->mount_blk);
+	if (r == 0 && (wd_node_peek_root(&w->g, w->mount_blk, gen) ||
+		       almost_root(w, w->mount_blk)))
+		r = wd_read_block_raw(w, L, w->mount_blk);
 	if (r < 0)
 		return r;
-	return r == 1 && wd_node_peek_root(&w->g, w->blk, gen);
+	return r == 1 && wd_node_peek_root(&w->g, w->mount_blk, gen);
 }
 
 /* First root candidate at or after s (circularly).  1 found, 0 none after a
@@ -208,31 +177,13 @@ int wd_list_roots(struct wodan *w, uint64_t *Ls, uint64_t *gens, int max)
 	return n;
 }
 
-void wd_report_problem(struct wodan_check_report *rep, uint64_t L, int code)
-{
-	if (rep->n_problems >= 1000)
-		return;
-	const struct wodan_error_detail *d = wodan_last_error();
-	struct wodan_check_problem *p = realloc(rep->problems,
-		(rep->n_problems + 1) * sizeof *p);
-	if (!p)
-		return;
-	rep->problems = p;
-	p += rep->n_problems++;
-	p->block = L;
-	p->code = code;
-	snprintf(p->what, sizeof p->what, "%s",
-		 d->code == code && d->message[0] ? d->message
-						   : wodan_strerror(code));
-}
-
 /* Collect (or return) a problem found at block L.  Returns r in fail-fast
  * mode, 1 (problem noted, skip the subtree) in collect mode. */
 static int problem(struct wd_walk_report *wr, uint64_t L, int r)
 {
 	if (!wr || !wr->rep)
 		return r;
-	wd_report_problem(wr->rep, L, r);
+	wr->note(wr->rep, L, r);
 	return 1;
 }
 
@@ -277,10 +228,10 @@ static int walk(struct wodan *w, uint64_t L, const struct wd_expect *ex,
 		wr->aborted = 1;
 	if (fast_scan && !ex->is_root && ex->rdepth == 0)
 		return 0;
-	int r = wd_read_block(w, L, w->blk);
+	int r = wd_read_block(w, L, w->mount_blk);
 	struct wd_node *n = NULL;
 	if (!r)
-		r = wd_node_decode(&w->g, w->blk, L, ex, &n);
+		r = wd_node_decode(&w->g, w->mount_blk, L, ex, &n);
 	if (r) {
 		if (r == WODAN_E_NOMEM || r == WODAN_E_IO_READ)
 			return r;
@@ -338,6 +289,6 @@ int wd_mount_root(struct wodan *w, uint64_t L, int fast_scan,
 				    "root generation %llu is too large to "
 				    "continue; open read-only",
 				    (unsigned long long)root->gen);
-	w->sm.cursor = L + 1 >= w->g.lsize ? 1 : L + 1;
+	wd_sm_seek(&w->sm, L + 1);
 	return 0;
 }

@@ -11,6 +11,10 @@
  * referenced at most once (single ownership), generations strictly decrease
  * downwards, and the free-space map is built from what is reachable.  With
  * fast_scan, leaves are only marked used and are validated when loaded.
+ *
+ * Scratch: w->mount_blk is this module's alone (a candidate's header or
+ * block between its read and its test, a node between its read and its
+ * decoding, within one call).
  */
 #ifndef WD_MOUNT_H
 #define WD_MOUNT_H
@@ -18,28 +22,22 @@
 #include <stdint.h>
 #include "handle.h"
 
-/* Problems found by a walk in "collect" mode (check). */
+/* Problems found by a walk in "collect" mode (check).  The walk hands each
+ * problem to note (check.c's wd_report_problem), so this layer never calls
+ * the one above it. */
 struct wd_walk_report {
 	struct wodan_check_report *rep; /* NULL: fail on the first problem */
+	void (*note)(struct wodan_check_report *rep, uint64_t L, int code);
 	wodan_progress_fn progress;
 	void *progress_arg;
 	uint64_t done;
 	int aborted;
 };
 
-/* Append a problem at block L with the calling thread's last error message
- * (at most 1000 are kept). */
-void wd_report_problem(struct wodan_check_report *rep, uint64_t L, int code);
-
 /* Read and validate the superblock of be into g.  Errors as wd_sb_decode,
  * WODAN_E_IO_READ, WODAN_E_NOMEM. */
 int wd_read_superblock(struct wodan_backend *be, unsigned flags,
 		       struct wd_geom *g);
-
-/* Allocate a handle for geometry g (no tree yet). */
-int wd_handle_new(struct wodan_backend *be, unsigned flags,
-		  const struct wd_geom *g, struct wodan **out);
-void wd_handle_free(struct wodan *w);
 
 /* Find the newest root candidate: *L and *gen.  WODAN_E_NO_ROOT when only
  * preroots (generation 0) or nothing was found. */

@@ -83,6 +83,11 @@ uint64_t wd_sm_next_free(const struct wd_spacemap *sm, uint64_t L)
 	return 0;
 }
 
+void wd_sm_seek(struct wd_spacemap *sm, uint64_t L)
+{
+	sm->cursor = L == 0 || L >= sm->nblocks ? 1 : L;
+}
+
 uint64_t wd_sm_alloc(struct wd_spacemap *sm)
 {
 	uint64_t L = sm->cursor;
@@ -94,7 +99,7 @@ uint64_t wd_sm_alloc(struct wd_spacemap *sm)
 	if (sm->free_count == 0 || L == 0)
 		return 0;
 	wd_sm_set(sm, L);
-	sm->cursor = L + 1 >= sm->nblocks ? 1 : L + 1;
+	wd_sm_seek(sm, L + 1);
 	return L;
 }
 

@@ -26,7 +26,7 @@ struct wd_spacemap {
 	uint64_t *bits;
 	uint64_t nblocks;    /* logical size in blocks */
 	uint64_t free_count; /* blocks with bit 0 */
-	uint64_t cursor;     /* next block to consider */
+	uint64_t cursor;     /* next block to consider (wd_sm_seek) */
 	uint64_t *pending;   /* blocks freed by the flush in progress */
 	uint64_t npending, pending_cap;
 	uint64_t *freed;     /* nblocks bits: released since the last trim */
@@ -51,6 +51,16 @@ void wd_sm_clear(struct wd_spacemap *sm, uint64_t L);
  * leaves the freed set), cursor moves past it.  Returns 0 when there is no
  * free block. */
 uint64_t wd_sm_alloc(struct wd_spacemap *sm);
+/* Where the next wd_sm_alloc starts looking, in 1..nblocks-1. */
+static inline uint64_t wd_sm_cursor(const struct wd_spacemap *sm)
+{
+	return sm->cursor;
+}
+/* Make the next wd_sm_alloc start looking at block L; L == 0 or L >=
+ * nblocks wraps to block 1 (block 0 is the superblock), so callers pass
+ * "the block after X" as X + 1.  The only way other modules move the
+ * cursor. */
+void wd_sm_seek(struct wd_spacemap *sm, uint64_t L);
 /* First free block strictly after L going round the ring (L + 1, ...,
  * nblocks - 1, then 1, ...), without taking it; 0 when none is free.
  * O(nblocks) at worst. */

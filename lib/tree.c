@@ -6,6 +6,7 @@
 #include "keys.h"
 #include "nodecodec.h"
 #include "tree.h"
+#include "wdassert.h"
 
 /* Internal step results besides 0 and negative errors. */
 #define AGAIN 1    /* the structure below changed: re-evaluate */
@@ -15,22 +16,23 @@
  * the hard ceiling. */
 static int reserve_memory(struct wodan *w, uint32_t k)
 {
-	if (!w->dirty_nodes ||
-	    (w->dirty_nodes + k) * w->node_mem_max <= w->dirty_hard)
+	/* a step from nothing dirty is admitted whatever its size (cache.h
+	 * C6: the floor does not cover the deepest step) */
+	if (!w->c.dirty_nodes || wd_cache_admits(w, k))
 		return 0;
-	w->hard_hit = 1;
 	w->st.hard_ceiling_stops++;
-	return wd_err(WODAN_E_NEEDS_FLUSH,
-		      "%llu dirty nodes and %u more could pass the dirty "
-		      "memory hard ceiling (%llu bytes): flush first",
-		      (unsigned long long)w->dirty_nodes, k,
-		      (unsigned long long)w->dirty_hard);
+	wd_err(WODAN_E_NEEDS_FLUSH,
+	       "%llu dirty nodes and %u more could pass the dirty memory hard "
+	       "ceiling (%llu bytes): flush first",
+	       (unsigned long long)w->c.dirty_nodes, k,
+	       (unsigned long long)w->c.dirty_hard);
+	return WD_E_HARD_CEILING;
 }
 
 int wd_tree_reserve_blocks(struct wodan *w, uint32_t k)
 {
 	uint64_t free_now = w->sm.free_count;
-	if (w->dirty_nodes + k <= free_now)
+	if (w->c.dirty_nodes + k <= free_now)
 		return reserve_memory(w, k);
 	/* With dirty nodes a flush may make room (rewritten nodes give their
 	 * old blocks back once it is durable, and what this operation
@@ -38,16 +40,16 @@ int wd_tree_reserve_blocks(struct wodan *w, uint32_t k)
 	 * nothing dirty is the answer final.  A guess at what the retry would
 	 * need proved wrong both ways (tests/test_space.c), so none is made:
 	 * a retry answers definitively within a few rounds. */
-	if (w->dirty_nodes > 0)
+	if (w->c.dirty_nodes > 0)
 		return wd_err(WODAN_E_NEEDS_FLUSH,
 			      "%llu blocks free, %llu dirty nodes, %u more "
 			      "needed: flush first",
 			      (unsigned long long)free_now,
-			      (unsigned long long)w->dirty_nodes, k);
+			      (unsigned long long)w->c.dirty_nodes, k);
 	return wd_err(WODAN_E_OUT_OF_SPACE,
 		      "out of space: %llu blocks free, %llu dirty nodes, %u "
 		      "more needed", (unsigned long long)free_now,
-		      (unsigned long long)w->dirty_nodes, k);
+		      (unsigned long long)w->c.dirty_nodes, k);
 }
 
 static int is_tomb(const struct wodan *w, const struct wd_item *it)
@@ -416,7 +418,7 @@ int wd_tree_insert(struct wodan *w, const uint8_t *key, const uint8_t *val,
 {
 	struct wd_refused *rf = &w->j.refused;
 	int r = insert_loop(w, key, val, len);
-	if (r == WODAN_E_NEEDS_FLUSH) {
+	if (r == WODAN_E_NEEDS_FLUSH || r == WD_E_HARD_CEILING) {
 		/* the next checkpoint makes room for exactly this item
 		 * (wd_checkpoint), so that the caller's retry goes through */
 		memcpy(rf->key, key, w->g.ks);
@@ -431,7 +433,8 @@ int wd_tree_insert(struct wodan *w, const uint8_t *key, const uint8_t *val,
 
 int wd_tree_prepare(struct wodan *w, const uint8_t *key, uint32_t len)
 {
-	return insert_loop(w, key, NULL, len);
+	int r = insert_loop(w, key, NULL, len);
+	return r == WD_E_HARD_CEILING ? WODAN_E_NEEDS_FLUSH : r;
 }
 
 int wd_tree_lookup(struct wodan *w, const uint8_t *key, const uint8_t **val,

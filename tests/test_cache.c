@@ -55,16 +55,16 @@ static void must_hold(wodan_t *w, uint64_t op)
 		fail_msg("cache invariant broken after op %llu: %s (seed %llu)",
 			 (unsigned long long)op, wodan_last_error()->message,
 			 (unsigned long long)seed);
-	if (w->clean_bytes > w->cache_budget) {
+	if (w->c.clean_bytes > w->c.clean_budget) {
 		/* only pinned or dirty-parent paths may stay; none are pinned
 		 * between calls, and the root alone may exceed a tiny budget */
-		uint64_t rest = w->clean_bytes -
+		uint64_t rest = w->c.clean_bytes -
 				(w->root->dirty ? 0 : w->root->mem_bytes);
-		if (rest > w->cache_budget)
+		if (rest > w->c.clean_budget)
 			fail_msg("clean bytes %llu over budget %llu after op "
 				 "%llu (seed %llu)",
-				 (unsigned long long)w->clean_bytes,
-				 (unsigned long long)w->cache_budget,
+				 (unsigned long long)w->c.clean_bytes,
+				 (unsigned long long)w->c.clean_budget,
 				 (unsigned long long)op,
 				 (unsigned long long)seed);
 	}
@@ -229,18 +229,18 @@ static void test_flush_keeps_order(void **state)
 		assert_int_equal(wodan_insert(w, k, KS, v, sizeof v), 0);
 	}
 	size_t n = 0;
-	for (struct wd_node *x = w->lru_head; x; x = x->lru_next)
+	for (struct wd_node *x = w->c.lru_head; x; x = x->lru_next)
 		n++;
 	struct wd_node **before = malloc(n * sizeof *before);
 	size_t j = 0, dirty = 0;
-	for (struct wd_node *x = w->lru_head; x; x = x->lru_next) {
+	for (struct wd_node *x = w->c.lru_head; x; x = x->lru_next) {
 		before[j++] = x;
 		dirty += x->dirty;
 	}
 	assert_true(dirty > 0 && dirty < n);
 	assert_int_equal(wodan_flush(w, NULL), 0);
 	j = 0;
-	for (struct wd_node *x = w->lru_head; x; x = x->lru_next, j++) {
+	for (struct wd_node *x = w->c.lru_head; x; x = x->lru_next, j++) {
 		assert_true(j < n);
 		assert_ptr_equal(x, before[j]);
 		assert_false(x->dirty);
