@@ -186,10 +186,13 @@ static int reopen(struct run *R, const char *what)
 		 * node written takes one generation, so together they move it
 		 * by at most twice the device's blocks above the last flush
 		 * or above the largest header generation the input carried
-		 * (see max_header_gen); a root found far above that is a
+		 * (see max_header_gen; only on an input whose roots are in
+		 * log order: on another one that jump may be a hostile root
+		 * the search picked); a root found far above that is a
 		 * hostile one, handled below */
-		uint64_t base = s->gen > R->max_hdr_gen ? s->gen
-							: R->max_hdr_gen;
+		uint64_t base = s->gen;
+		if (!R->hostile_log && R->max_hdr_gen > base)
+			base = R->max_hdr_gen;
 		if ((info.incompat_flags & 0x10u) && info.generation > s->gen &&
 		    info.generation <=
 			    base + 2 * info.logical_size_blocks + 2 &&
