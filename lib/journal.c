@@ -161,12 +161,14 @@ static int make_room_for_retry(struct wodan *w)
 		if (r)
 			return r;
 	}
-	/* The retry must pass the soft ceiling and reserve the root.  When it
-	 * can, what the steps dirtied waits for the next flush: the root is
-	 * dirty, so the retry needs no new dirty node, and C4 holds.  (C6 may
-	 * not: a step that starts with nothing dirty is always admitted, and
-	 * a path deeper than the ceiling's nodes dirties more.) */
-	if (wd_cache_over_soft(w, j->len) || wd_cache_over_hard(w))
+	/* What the steps dirtied is written now, so that the flush leaves
+	 * nothing dirty: the retry then needs only the root, a second flush
+	 * writes nothing, and on a journal image the next commits are
+	 * replayed onto exactly the tree the writer has (J1: a replay of the
+	 * same records needs no more blocks than the writer had; with the
+	 * steps left dirty, a replay onto the tree without them could need
+	 * more blocks than the device has free). */
+	if (w->root && w->root->dirty)
 		return checkpoint_once(w);
 	return 0;
 }

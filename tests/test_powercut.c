@@ -49,6 +49,7 @@
 #include <sys/types.h>
 #include <cmocka.h>
 #include "testutil.h"
+#include "oracle.h"
 #include "fixed_random.h"
 
 #define BS 4096u
@@ -370,6 +371,45 @@ static void note_flush(struct run *R, wodan_t *w, struct memdev *d,
 		R->wraps++;
 }
 
+/*
+ * One wodan_flush can complete several flushes: a flush that follows a
+ * NEEDS_FLUSH answer writes the tree, then the spills and splits the
+ * refused insert needs, then the tree again.  Each root makes the call's
+ * state durable, so each earlier one is recorded as a flush of its own
+ * (same contents): the one-block writes of the call, before its last
+ * write, that hold a root (type 1, whole CRC) with a generation between
+ * the previous flush's and the call's.
+ */
+static void note_earlier_roots(struct run *R, struct memdev *d,
+			       size_t w_begin, uint64_t gen)
+{
+	uint64_t last = R->fl[R->nfl - 1].gen;
+	for (size_t i = w_begin; i + 1 < d->nw; i++) {
+		const struct pc_write *x = &d->w[i];
+		if (x->len != BS || x->data[0] != 1 ||
+		    !oracle_crc_ok(x->data, BS))
+			continue;
+		uint64_t g = oracle_le64(x->data + 1);
+		if (g <= last || g >= gen)
+			continue;
+		last = g;
+		if (R->nfl == R->flcap) {
+			R->flcap = R->flcap ? R->flcap * 2 : 64;
+			R->fl = realloc(R->fl, R->flcap * sizeof *R->fl);
+		}
+		struct flushrec *f = &R->fl[R->nfl++];
+		f->crit = i;
+		f->w_end = i + 1;
+		f->bar_end = x->epoch + 1;  /* the barrier after the root */
+		f->gen = g;
+		f->root = x->off / BS;
+		f->depth = R->fl[R->nfl - 2].depth;
+		f->snap = snap_dup(R->cur, R->nk);
+		if (R->nfl >= 2 && f->root < R->fl[R->nfl - 2].root)
+			R->wraps++;
+	}
+}
+
 static void do_flush(struct run *R, wodan_t *w, struct memdev *d)
 {
 	uint64_t gen;
@@ -385,6 +425,8 @@ static void do_flush(struct run *R, wodan_t *w, struct memdev *d)
 		return;
 	}
 	wodan_get_stats(w, &s1);
+	if (s1.flushes - s0.flushes > 1 && R->nfl)
+		note_earlier_roots(R, d, R->fl[R->nfl - 1].w_end, gen);
 	note_flush(R, w, d, gen, s1.journal_commits != s0.journal_commits);
 }
 
