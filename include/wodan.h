@@ -140,10 +140,18 @@ struct wodan_mkfs_params {
  * 2 blocks; a geometry whose inner nodes cannot hold 3 links), WODAN_E_IO_*,
  * WODAN_E_LOCKED.
  * Lock: mkfs needs the device alone.  It takes WODAN_LOCK_EXCLUSIVE on `be`
- * before anything else and releases it when done; any other holder (a
- * writer, a reader, a check, in this process or another) makes it fail at
- * once with WODAN_E_LOCKED, touching nothing ("img: in use (opened by a
- * reader, pid 99); mkfs needs it alone").
+ * before anything else; any other holder (a writer, a reader, a check, in
+ * this process or another) makes it fail at once with WODAN_E_LOCKED,
+ * touching nothing ("img: in use (opened by a reader, pid 99); mkfs needs
+ * it alone").  A failed mkfs releases the lock.  After a successful one the
+ * backend stays locked as this process's writer (EXCLUSIVE downgraded to
+ * WODAN_LOCK_WRITER) until closed or opened writable: the next writable
+ * wodan_open (or rollback open, or wodan_mkfs) on the same `be` adopts
+ * that hold instead of being refused as a second writer, so no other
+ * process can format or write the device between the mkfs and the open;
+ * its wodan_close (or a failed open) releases it, as does
+ * wodan_backend_close(be).  Read-only opens and wodan_check work beside
+ * the hold.
  * Not thread-safe with respect to other users of `be`.
  */
 int wodan_mkfs(struct wodan_backend *be, const struct wodan_mkfs_params *p,

@@ -124,8 +124,11 @@ struct wodan_backend {
 	 * libwodan takes SHARED in read-only wodan_open() and wodan_check(),
 	 * WRITER in a writable wodan_open(), EXCLUSIVE in wodan_mkfs() and
 	 * in a writable WODAN_OPEN_ROLLBACK open until its rollback is done,
-	 * and releases in wodan_close()/wodan_abandon() and at the end of
-	 * wodan_mkfs()/wodan_check().  NULL when the device cannot lock (ram,
+	 * and releases in wodan_close()/wodan_abandon(), at the end of
+	 * wodan_check() and of a failed wodan_mkfs(); a successful
+	 * wodan_mkfs() downgrades to WRITER and keeps it until the next
+	 * writable wodan_open() on the backend takes it over or the backend
+	 * is closed (wodan.h, wodan_mkfs).  NULL when the device cannot lock (ram,
 	 * plugins that need no locking): every request then succeeds. */
 	int (*lock)(struct wodan_backend *be, unsigned mode);
 };

@@ -9,6 +9,8 @@
 struct entry {
 	struct wodan_backend *be;
 	uint32_t users[4];   /* holders of each WODAN_LOCK_* mode */
+	int mkfs_hold;       /* one of users[WRITER] is a finished mkfs's
+			      * hold, waiting to be adopted (lock.h) */
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -71,12 +73,25 @@ int wd_lock_acquire(struct wodan_backend *be, unsigned mode,
 		memset(e, 0, sizeof *e);
 		e->be = be;
 	}
+	/* a writable open or a mkfs takes over a finished mkfs's WRITER
+	 * hold instead of clashing with it (given back if refused) */
+	int adopted = 0;
+	if (e->mkfs_hold && mode != WODAN_LOCK_SHARED &&
+	    e->users[WODAN_LOCK_WRITER]) {
+		e->users[WODAN_LOCK_WRITER]--;
+		e->mkfs_hold = 0;
+		adopted = 1;
+	}
 	/* the rules between users of this backend, as between processes */
 	int clash = e->users[WODAN_LOCK_EXCLUSIVE] ||
 		    (mode == WODAN_LOCK_WRITER &&
 		     e->users[WODAN_LOCK_WRITER]) ||
 		    (mode == WODAN_LOCK_EXCLUSIVE && strongest(e));
 	if (clash) {
+		if (adopted) {
+			e->users[WODAN_LOCK_WRITER]++;
+			e->mkfs_hold = 1;
+		}
 		unsigned held = strongest(e);
 		pthread_mutex_unlock(&mu);
 		return wd_err(WODAN_E_LOCKED, "%s: device in use by another "
@@ -97,6 +112,12 @@ int wd_lock_acquire(struct wodan_backend *be, unsigned mode,
 	int r = set(be, strongest(e));
 	if (r) {
 		e->users[mode]--;
+		if (adopted) {
+			/* the backend kept the WRITER lock it had (a failed
+			 * conversion keeps the mode held before) */
+			e->users[WODAN_LOCK_WRITER]++;
+			e->mkfs_hold = 1;
+		}
 		if (!strongest(e))
 			drop(e);
 		pthread_mutex_unlock(&mu);
@@ -153,6 +174,18 @@ void wd_lock_release(struct wodan_backend *be, unsigned mode)
 void wd_lock_downgrade(struct wodan_backend *be, unsigned from, unsigned to)
 {
 	move(be, from, to);
+}
+
+void wd_lock_mkfs_hold(struct wodan_backend *be)
+{
+	if (!usable(be))
+		return;
+	move(be, WODAN_LOCK_EXCLUSIVE, WODAN_LOCK_WRITER);
+	pthread_mutex_lock(&mu);
+	struct entry *e = find(be);
+	if (e && e->users[WODAN_LOCK_WRITER])
+		e->mkfs_hold = 1;
+	pthread_mutex_unlock(&mu);
 }
 
 void wd_lock_forget(struct wodan_backend *be)

@@ -154,6 +154,9 @@ int wodan_mkfs(struct wodan_backend *be, const struct wodan_mkfs_params *p,
 	if (r)
 		return r;
 	r = mkfs_locked(be, p, generation_out);
-	wd_lock_release(be, WODAN_LOCK_EXCLUSIVE);
+	if (r)
+		wd_lock_release(be, WODAN_LOCK_EXCLUSIVE);
+	else /* held as this process's writer until adopted or closed */
+		wd_lock_mkfs_hold(be);
 	return r;
 }
