@@ -235,6 +235,44 @@ int cli_getopt_error(const char *cmd, int c, char **argv)
 	return cli_usage(cmd, "unrecognized option '%s'", arg);
 }
 
+/* Operand count check (see cli.h). */
+int cli_operands(const char *cmd, int argc, char **argv,
+		 const char *const *need, int n_need, int most)
+{
+	int have = argc - optind, i;
+	char names[256];
+	size_t o = 0;
+
+	if (have < n_need) {
+		names[0] = 0;
+		for (i = have < 0 ? 0 : have; i < n_need; i++) {
+			int n = snprintf(names + o, sizeof names - o, "%s%s",
+					 o ? " and " : "", need[i]);
+
+			if (n < 0 || (size_t)n >= sizeof names - o)
+				break; /* the names are short constants */
+			o += (size_t)n;
+		}
+		return cli_usage(cmd, "missing %s", names);
+	}
+	if (have > most)
+		return cli_usage(cmd, "unexpected argument '%s'",
+				 argv[optind + most]);
+	return 0;
+}
+
+/* One DEVICE operand (see cli.h). */
+int cli_device_operand(const char *cmd, int argc, char **argv,
+		       const char **dev)
+{
+	static const char *const need[] = { "DEVICE" };
+	int rc = cli_operands(cmd, argc, argv, need, 1, 1);
+
+	if (!rc)
+		*dev = argv[optind];
+	return rc;
+}
+
 /* ------------------------------------------------------------- parsing */
 
 /* Parse the leading decimal digits of s into *out; *end gets the first
@@ -293,8 +331,8 @@ int cli_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-/* Value of one hex digit, or -1. */
-static int hexval(int c)
+/* Value of one hex digit, or -1 (see cli.h). */
+int cli_hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -313,8 +351,8 @@ int cli_parse_hex(const char *s, uint8_t *out, size_t len)
 	if (!s || strlen(s) != 2 * len)
 		return -1;
 	for (i = 0; i < len; i++) {
-		int hi = hexval((unsigned char)s[2 * i]);
-		int lo = hexval((unsigned char)s[2 * i + 1]);
+		int hi = cli_hex_digit((unsigned char)s[2 * i]);
+		int lo = cli_hex_digit((unsigned char)s[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		out[i] = (uint8_t)(hi << 4 | lo);

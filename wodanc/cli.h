@@ -94,6 +94,21 @@ int cli_usage(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
 /* Report a getopt_long() failure (c is '?' or ':'); returns CLI_EXIT_USAGE. */
 int cli_getopt_error(const char *cmd, int c, char **argv);
 
+/* Check the operands getopt_long() left, argv[optind] .. argv[argc - 1]:
+ * at least n_need of them (their names, in order, in need[0..n_need-1])
+ * and at most `most`.  Too few prints "wodanc CMD: missing A and B" (the
+ * names from the first one missing on), too many "wodanc CMD: unexpected
+ * argument 'ARG'" (the first one past `most`), both through cli_usage().
+ * Returns 0 or CLI_EXIT_USAGE.  Reads the global optind. */
+int cli_operands(const char *cmd, int argc, char **argv,
+		 const char *const *need, int n_need, int most);
+
+/* cli_operands() for the commands taking one DEVICE operand: on success
+ * *dev = argv[optind] (not copied) and 0 is returned, else CLI_EXIT_USAGE
+ * after the message ("missing DEVICE", "unexpected argument '...'"). */
+int cli_device_operand(const char *cmd, int argc, char **argv,
+		       const char **dev);
+
 /* ------------------------------------------------------------- parsing */
 
 /* Parse a decimal unsigned number, the whole string ("12x", "-1", "",
@@ -103,6 +118,10 @@ int cli_parse_u64(const char *s, uint64_t *out);
 /* Parse a size: a decimal number with an optional K, M, G or T suffix
  * (powers of 1024; "K", "KiB" and "KB" are all 1024).  Returns 0 or -1. */
 int cli_parse_size(const char *s, uint64_t *out);
+
+/* The value 0..15 of the hex digit c ('0'-'9', 'a'-'f', 'A'-'F'), or -1
+ * for any other character. */
+int cli_hex_digit(int c);
 
 /* Parse exactly `len` bytes written as 2*len hex digits.  Returns 0 or -1. */
 int cli_parse_hex(const char *s, uint8_t *out, size_t len);

@@ -248,14 +248,10 @@ int cmd_check(int argc, char **argv)
 		default: return cli_getopt_error("check", c, argv);
 		}
 	}
-	if (optind >= argc)
-		return cli_usage("check", "missing DEVICE");
-	if (optind + 1 < argc)
-		return cli_usage("check", "unexpected argument '%s'",
-				 argv[optind + 1]);
-	dev = argv[optind];
-	if (json)
-		cli_json_errors(1);
+	rc = cli_device_operand("check", argc, argv, &dev);
+	if (rc)
+		return rc;
+	cli_json_errors(json);
 	rc = cli_open_backend("check", dev, WODAN_BACKEND_RDONLY, 0, &be);
 	if (rc < 0) {
 		rc = cli_open_failed("check", dev, rc);

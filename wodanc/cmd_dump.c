@@ -286,12 +286,9 @@ int cmd_dump(int argc, char **argv)
 		default: return cli_getopt_error("dump", c, argv);
 		}
 	}
-	if (optind >= argc)
-		return cli_usage("dump", "missing DEVICE");
-	if (optind + 1 < argc)
-		return cli_usage("dump", "unexpected argument '%s'",
-				 argv[optind + 1]);
-	dev = argv[optind];
+	rc = cli_device_operand("dump", argc, argv, &dev);
+	if (rc)
+		return rc;
 	if (json && !out_path)
 		return cli_usage("dump", "--json needs -o FILE (standard "
 				 "output carries the dump)");

@@ -443,8 +443,9 @@ static void add_extra(char *buf, size_t n, const char *name, const char *v)
 int cmd_fuzz(int argc, char **argv)
 {
 	struct ops_args c;
+	static const char *const need[] = { "IMAGE (or --ops N)" };
 	const char *seal = NULL;
-	int ch, have_ops = 0, have_seed = 0;
+	int ch, rc, have_ops = 0, have_seed = 0;
 	uint64_t v;
 
 	memset(&c, 0, sizeof c);
@@ -524,10 +525,8 @@ int cmd_fuzz(int argc, char **argv)
 	    c.force)
 		return cli_usage("fuzz", "--seed, --device and the geometry "
 				 "options need --ops N");
-	if (optind >= argc)
-		return cli_usage("fuzz", "missing IMAGE (or --ops N)");
-	if (optind + 1 < argc)
-		return cli_usage("fuzz", "unexpected argument '%s'",
-				 argv[optind + 1]);
+	rc = cli_operands("fuzz", argc, argv, need, 1, 1);
+	if (rc)
+		return rc;
 	return image_mode(argv[optind], c.verbose);
 }

@@ -100,14 +100,10 @@ int cmd_info(int argc, char **argv)
 		default: return cli_getopt_error("info", c, argv);
 		}
 	}
-	if (optind >= argc)
-		return cli_usage("info", "missing DEVICE");
-	if (optind + 1 < argc)
-		return cli_usage("info", "unexpected argument '%s'",
-				 argv[optind + 1]);
-	dev = argv[optind];
-	if (json)
-		cli_json_errors(1);
+	ex = cli_device_operand("info", argc, argv, &dev);
+	if (ex)
+		return ex;
+	cli_json_errors(json);
 	ex = kv_open("info", dev, 0, &be, &w);
 	if (ex) {
 		c = cli_finish_stdout("info");

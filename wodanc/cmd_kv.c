@@ -112,6 +112,9 @@ static const char del_help[] =
 
 enum { OPT_HEX = 256, OPT_KEY_TEXT };
 
+/* The operands of get, put and del (put's VALUE is optional). */
+static const char *const dev_key[] = { "DEVICE", "KEY" };
+
 static const struct option get_opts[] = {
 	{ "hex", no_argument, NULL, OPT_HEX },
 	{ "key-text", no_argument, NULL, OPT_KEY_TEXT },
@@ -212,12 +215,9 @@ int cmd_get(int argc, char **argv)
 		default: return cli_getopt_error("get", c, argv);
 		}
 	}
-	if (argc - optind < 2)
-		return cli_usage("get", "missing %s", optind >= argc ? "DEVICE "
-				 "and KEY" : "KEY");
-	if (argc - optind > 2)
-		return cli_usage("get", "unexpected argument '%s'",
-				 argv[optind + 2]);
+	ex = cli_operands("get", argc, argv, dev_key, 2, 2);
+	if (ex)
+		return ex;
 	dev = argv[optind];
 	karg = argv[optind + 1];
 	for (attempt = 1;; attempt++) {
@@ -389,14 +389,11 @@ int cmd_put(int argc, char **argv)
 		default: return cli_getopt_error("put", c, argv);
 		}
 	}
-	if (argc - optind < 2)
-		return cli_usage("put", "missing %s", optind >= argc ? "DEVICE "
-				 "and KEY" : "KEY");
+	ex = cli_operands("put", argc, argv, dev_key, 2, 3);
+	if (ex)
+		return ex;
 	dev = argv[optind];
 	karg = argv[optind + 1];
-	if (argc - optind > 3)
-		return cli_usage("put", "unexpected argument '%s'",
-				 argv[optind + 3]);
 	if (argc - optind == 3)
 		varg = argv[optind + 2];
 	if (varg && input)
@@ -509,12 +506,9 @@ int cmd_del(int argc, char **argv)
 		default: return cli_getopt_error("del", c, argv);
 		}
 	}
-	if (argc - optind < 2)
-		return cli_usage("del", "missing %s", optind >= argc ? "DEVICE "
-				 "and KEY" : "KEY");
-	if (argc - optind > 2)
-		return cli_usage("del", "unexpected argument '%s'",
-				 argv[optind + 2]);
+	ex = cli_operands("del", argc, argv, dev_key, 2, 2);
+	if (ex)
+		return ex;
 	dev = argv[optind];
 	karg = argv[optind + 1];
 	/* the checks on a read-only handle: a bad KEY, an image without

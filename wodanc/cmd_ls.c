@@ -174,14 +174,10 @@ int cmd_ls(int argc, char **argv)
 		default: return cli_getopt_error("ls", c, argv);
 		}
 	}
-	if (optind >= argc)
-		return cli_usage("ls", "missing DEVICE");
-	if (optind + 1 < argc)
-		return cli_usage("ls", "unexpected argument '%s'",
-				 argv[optind + 1]);
-	dev = argv[optind];
-	if (s.json)
-		cli_json_errors(1);
+	ex = cli_device_operand("ls", argc, argv, &dev);
+	if (ex)
+		return ex;
+	cli_json_errors(s.json);
 	ex = kv_open("ls", dev, 0, &be, &w);
 	if (ex)
 		goto out;

@@ -431,14 +431,10 @@ int cmd_mkfs(int argc, char **argv)
 		default: return cli_getopt_error("mkfs", c, argv);
 		}
 	}
-	if (optind >= argc)
-		return cli_usage("mkfs", "missing DEVICE");
-	if (optind + 1 < argc)
-		return cli_usage("mkfs", "unexpected argument '%s'",
-				 argv[optind + 1]);
-	if (json)
-		cli_json_errors(1);
-	r.dev = argv[optind];
+	rc = cli_device_operand("mkfs", argc, argv, &r.dev);
+	if (rc)
+		return rc;
+	cli_json_errors(json);
 	r.dry_run = dry;
 	missing = cli_device_missing(r.dev);
 	if (missing && !size_bytes) {

@@ -579,12 +579,9 @@ int cmd_restore(int argc, char **argv)
 		default: return cli_getopt_error("restore", c, argv);
 		}
 	}
-	if (optind >= argc)
-		return cli_usage("restore", "missing DEVICE");
-	if (optind + 1 < argc)
-		return cli_usage("restore", "unexpected argument '%s'",
-				 argv[optind + 1]);
-	a.dev = argv[optind];
+	rc = cli_device_operand("restore", argc, argv, &a.dev);
+	if (rc)
+		return rc;
 	if (!a.mkfs && (bs_given || a.size_bytes || a.force))
 		return cli_usage("restore", "--block-size, --size and -F need "
 				 "--mkfs");

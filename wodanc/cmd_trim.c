@@ -280,18 +280,14 @@ int cmd_trim(int argc, char **argv)
 		default: return cli_getopt_error("trim", c, argv);
 		}
 	}
-	if (optind >= argc)
-		return cli_usage("trim", "missing DEVICE");
-	if (optind + 1 < argc)
-		return cli_usage("trim", "unexpected argument '%s'",
-				 argv[optind + 1]);
+	rc = cli_device_operand("trim", argc, argv, &dev);
+	if (rc)
+		return rc;
 	if (live && (have_range || t.min || t.dry))
 		return cli_usage("trim", "--live takes no -o, -l, -m or -n");
 	t.lo = off;
 	t.hi = len > UINT64_MAX - off ? UINT64_MAX : off + len;
-	dev = argv[optind];
-	if (json)
-		cli_json_errors(1);
+	cli_json_errors(json);
 	rc = cli_open_backend("trim", dev, 0, 0, &be);
 	if (rc < 0) {
 		ex = cli_open_failed("trim", dev, rc);
