@@ -1063,6 +1063,20 @@ static int opt_num(const char *name, const char *arg, uint64_t *out,
 	return 0;
 }
 
+/* opt_num() for a plain number that must be in lo..hi: outside, the usage
+ * error `range` ("--n must be 1 .. 2^40").  Returns 0 or -1. */
+static int opt_range(const char *name, const char *arg, uint64_t *out,
+		     uint64_t lo, uint64_t hi, const char *range)
+{
+	if (opt_num(name, arg, out, 0) < 0)
+		return -1;
+	if (*out < lo || *out > hi) {
+		cli_usage("bench", "%s", range);
+		return -1;
+	}
+	return 0;
+}
+
 /* wodanc bench [OPTIONS] */
 int cmd_bench(int argc, char **argv)
 {
@@ -1083,11 +1097,9 @@ int cmd_bench(int argc, char **argv)
 		case OPT_PHASES: phases = optarg; break;
 		case OPT_DEVICE: b.spec = optarg; break;
 		case OPT_N:
-			if (opt_num("--n", optarg, &n, 0) < 0)
+			if (opt_range("--n", optarg, &n, 1, 1ull << 40,
+				      "--n must be 1 .. 2^40") < 0)
 				return CLI_EXIT_USAGE;
-			if (n == 0 || n > (1ull << 40))
-				return cli_usage("bench", "--n must be 1 .. "
-						 "2^40");
 			break;
 		case OPT_SIZE:
 			if (opt_num("--size", optarg, &b.size, 1) < 0)
@@ -1103,18 +1115,14 @@ int cmd_bench(int argc, char **argv)
 						 optarg);
 			break;
 		case OPT_KS:
-			if (opt_num("--key-size", optarg, &ks, 0) < 0)
+			if (opt_range("--key-size", optarg, &ks, 8, 255,
+				      "--key-size must be 8 .. 255") < 0)
 				return CLI_EXIT_USAGE;
-			if (ks < 8 || ks > 255)
-				return cli_usage("bench", "--key-size must be "
-						 "8 .. 255");
 			break;
 		case OPT_VS:
-			if (opt_num("--value-size", optarg, &vs, 0) < 0)
+			if (opt_range("--value-size", optarg, &vs, 0, 65535,
+				      "--value-size must be at most 65535") < 0)
 				return CLI_EXIT_USAGE;
-			if (vs > 65535)
-				return cli_usage("bench", "--value-size must "
-						 "be at most 65535");
 			vs++; /* 0 = not given */
 			break;
 		case OPT_CACHE:
@@ -1126,10 +1134,9 @@ int cmd_bench(int argc, char **argv)
 				return CLI_EXIT_USAGE;
 			break;
 		case OPT_FANOUT:
-			if (opt_num("--fanout", optarg, &v, 0) < 0)
+			if (opt_range("--fanout", optarg, &v, 0, UINT32_MAX,
+				      "--fanout too large") < 0)
 				return CLI_EXIT_USAGE;
-			if (v > UINT32_MAX)
-				return cli_usage("bench", "--fanout too large");
 			b.fanout = (uint32_t)v;
 			break;
 		case OPT_FLUSH_EVERY:

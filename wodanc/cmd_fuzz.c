@@ -439,6 +439,21 @@ static void add_extra(char *buf, size_t n, const char *name, const char *v)
 	snprintf(buf + l, n - l, " --%s %s", name, v);
 }
 
+/* Parse the value ARG of option --NAME: a decimal number in lo..hi into
+ * *out, else "--NAME: 'ARG' is not RANGE" (usage error).  With c, a
+ * geometry option, it is also appended to c's replay options.  Returns 0
+ * or CLI_EXIT_USAGE. */
+static int num_opt(struct ops_args *c, const char *name, const char *arg,
+		   uint64_t lo, uint64_t hi, const char *range, uint64_t *out)
+{
+	if (cli_parse_u64(arg, out) || *out < lo || *out > hi)
+		return cli_usage("fuzz", "--%s: '%s' is not %s", name, arg,
+				 range);
+	if (c)
+		add_extra(c->extra, sizeof c->extra, name, arg);
+	return 0;
+}
+
 /* wodanc fuzz IMAGE | --ops N --seed S ... | --magic-seal IMAGE */
 int cmd_fuzz(int argc, char **argv)
 {
@@ -454,15 +469,15 @@ int cmd_fuzz(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, ":Fvh", fuzz_opts, NULL)) != -1) {
 		switch (ch) {
 		case OPT_OPS:
-			if (cli_parse_u64(optarg, &c.ops))
-				return cli_usage("fuzz", "--ops: '%s' is not a "
-						 "number", optarg);
+			if (num_opt(NULL, "ops", optarg, 0, UINT64_MAX,
+				    "a number", &c.ops))
+				return CLI_EXIT_USAGE;
 			have_ops = 1;
 			break;
 		case OPT_SEED:
-			if (cli_parse_u64(optarg, &c.seed))
-				return cli_usage("fuzz", "--seed: '%s' is not a "
-						 "number", optarg);
+			if (num_opt(NULL, "seed", optarg, 0, UINT64_MAX,
+				    "a number", &c.seed))
+				return CLI_EXIT_USAGE;
 			have_seed = 1;
 			break;
 		case OPT_DEVICE:
@@ -479,25 +494,21 @@ int cmd_fuzz(int argc, char **argv)
 			add_extra(c.extra, sizeof c.extra, "block-size", optarg);
 			break;
 		case OPT_KS:
-			if (cli_parse_u64(optarg, &v) || v < 1 || v > 255)
-				return cli_usage("fuzz", "--key-size: '%s' is "
-						 "not 1..255", optarg);
+			if (num_opt(&c, "key-size", optarg, 1, 255, "1..255",
+				    &v))
+				return CLI_EXIT_USAGE;
 			c.c.ks = (uint32_t)v;
-			add_extra(c.extra, sizeof c.extra, "key-size", optarg);
 			break;
 		case OPT_BLOCKS:
-			if (cli_parse_u64(optarg, &v) || v < 2)
-				return cli_usage("fuzz", "--blocks: '%s' is not "
-						 "a number >= 2", optarg);
-			c.c.blocks = v;
-			add_extra(c.extra, sizeof c.extra, "blocks", optarg);
+			if (num_opt(&c, "blocks", optarg, 2, UINT64_MAX,
+				    "a number >= 2", &c.c.blocks))
+				return CLI_EXIT_USAGE;
 			break;
 		case OPT_KEYS:
-			if (cli_parse_u64(optarg, &v) || v < 2 || v > 1000000)
-				return cli_usage("fuzz", "--keys: '%s' is not "
-						 "2..1000000", optarg);
+			if (num_opt(&c, "keys", optarg, 2, 1000000,
+				    "2..1000000", &v))
+				return CLI_EXIT_USAGE;
 			c.c.nkeys = (uint32_t)v;
-			add_extra(c.extra, sizeof c.extra, "keys", optarg);
 			break;
 		case OPT_SEAL: seal = optarg; break;
 		case 'F': c.force = 1; strcat(c.extra, " -F"); break;

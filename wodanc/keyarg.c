@@ -7,17 +7,6 @@
 #include "cli.h"
 #include "keyarg.h"
 
-static int hexdigit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Quote an argument for a message (see keyarg.h). */
 void keyarg_quote(const char *arg, char buf[KEYARG_QUOTE_SIZE])
 {
@@ -40,7 +29,7 @@ static int parse_hex(const char *arg, uint32_t ks, int prefix, uint8_t *out,
 
 	keyarg_quote(arg, q);
 	for (i = 0; i < dig; i++)
-		if (hexdigit((unsigned char)arg[i]) < 0) {
+		if (cli_hex_digit((unsigned char)arg[i]) < 0) {
 			snprintf(err, n, "key %s: '%c' (character %zu) is not "
 				 "a hex digit%s", q, arg[i], i + 1,
 				 prefix ? "" : " (--key-text takes keys as "
@@ -66,8 +55,8 @@ static int parse_hex(const char *arg, uint32_t ks, int prefix, uint8_t *out,
 	}
 	memset(out, 0, ks);
 	for (i = 0; i < dig / 2; i++)
-		out[i] = (uint8_t)(hexdigit((unsigned char)arg[2 * i]) << 4 |
-				   hexdigit((unsigned char)arg[2 * i + 1]));
+		out[i] = (uint8_t)(cli_hex_digit((unsigned char)arg[2 * i]) << 4 |
+				   cli_hex_digit((unsigned char)arg[2 * i + 1]));
 	if (len)
 		*len = dig / 2;
 	return 0;
@@ -90,10 +79,12 @@ static int parse_text(const char *arg, uint32_t ks, int prefix,
 			if (p[1] == '\\') {
 				b = '\\';
 				p += 2;
-			} else if (p[1] == 'x' && hexdigit((unsigned char)p[2])
-				   >= 0 && hexdigit((unsigned char)p[3]) >= 0) {
-				b = (uint8_t)(hexdigit((unsigned char)p[2]) << 4
-					      | hexdigit((unsigned char)p[3]));
+			} else if (p[1] == 'x' &&
+				   cli_hex_digit((unsigned char)p[2]) >= 0 &&
+				   cli_hex_digit((unsigned char)p[3]) >= 0) {
+				b = (uint8_t)(cli_hex_digit((unsigned char)p[2])
+					      << 4 |
+					      cli_hex_digit((unsigned char)p[3]));
 				p += 4;
 			} else {
 				snprintf(err, n, "key %s: a backslash must be "

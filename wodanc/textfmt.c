@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cli.h"
 #include "textfmt.h"
 
 #define HEADER_MAX 256u                  /* characters, without the LF */
@@ -197,17 +198,6 @@ static int read_line(textfmt_reader *r, size_t limit)
 	return 1;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decode n bytes from the hex at r->buf[col0..]; a bad digit is an error
  * naming its column (1-based). */
 static int get_hex(textfmt_reader *r, size_t col0, uint8_t *out, size_t n)
@@ -215,7 +205,7 @@ static int get_hex(textfmt_reader *r, size_t col0, uint8_t *out, size_t n)
 	char cb[8];
 
 	for (size_t i = 0; i < 2 * n; i++) {
-		int v = hexval((unsigned char)r->buf[col0 + i]);
+		int v = cli_hex_digit((unsigned char)r->buf[col0 + i]);
 		if (v < 0)
 			return bad(r, WODAN_E_DUMP, "line %" PRIu64 ", column "
 				   "%zu: %s is not a hex digit", r->line,
@@ -251,8 +241,17 @@ static int parse_dec(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 /* Parse the header line in r->buf. */
 static int parse_header(textfmt_reader *r)
 {
-	static const char *const names[] = {
-		"key_size", "tombstones", "block_size", "generation", "fsid"
+	/* the fields; the numbers' bounds and the message for a bad one */
+	static const struct {
+		const char *name;
+		uint64_t lo, hi;
+		const char *bad;
+	} fields[] = {
+		{ "key_size", 1, 255, "key_size must be 1..255" },
+		{ "tombstones", 0, 1, "tombstones must be 0 or 1" },
+		{ "block_size", 1, UINT32_MAX, "bad block_size" },
+		{ "generation", 0, UINT64_MAX, "bad generation" },
+		{ "fsid", 0, 0, NULL },                /* 32 hex digits */
 	};
 	char *save = NULL, *tok;
 	int seen[5] = { 0 }, i;
@@ -282,7 +281,7 @@ static int parse_header(textfmt_reader *r)
 			return bad(r, WODAN_E_DUMP, "line 1: '%.40s' is not "
 				   "NAME=VALUE", tok);
 		*eq++ = 0;
-		for (i = 0; i < 5 && strcmp(tok, names[i]); i++)
+		for (i = 0; i < 5 && strcmp(tok, fields[i].name); i++)
 			;
 		if (i == 5)
 			return bad(r, WODAN_E_DUMP, "line 1: unknown field "
@@ -290,30 +289,21 @@ static int parse_header(textfmt_reader *r)
 		if (seen[i]++)
 			return bad(r, WODAN_E_DUMP, "line 1: field %s given "
 				   "twice", tok);
+		if (fields[i].bad &&
+		    parse_dec(eq, fields[i].lo, fields[i].hi, &v) < 0)
+			return bad(r, WODAN_E_DUMP, "line 1: %s", fields[i].bad);
 		switch (i) {
 		case 0:
-			if (parse_dec(eq, 1, 255, &v) < 0)
-				return bad(r, WODAN_E_DUMP, "line 1: key_size "
-					   "must be 1..255");
 			r->h.key_size_bytes = (uint32_t)v;
 			break;
 		case 1:
-			if (parse_dec(eq, 0, 1, &v) < 0)
-				return bad(r, WODAN_E_DUMP, "line 1: "
-					   "tombstones must be 0 or 1");
 			r->h.tombstones = (int)v;
 			break;
 		case 2:
-			if (parse_dec(eq, 1, UINT32_MAX, &v) < 0)
-				return bad(r, WODAN_E_DUMP, "line 1: bad "
-					   "block_size");
 			r->h.has_block_size = 1;
 			r->h.block_size_bytes = (uint32_t)v;
 			break;
 		case 3:
-			if (parse_dec(eq, 0, UINT64_MAX, &v) < 0)
-				return bad(r, WODAN_E_DUMP, "line 1: bad "
-					   "generation");
 			r->h.has_generation = 1;
 			r->h.generation = v;
 			break;
@@ -434,7 +424,7 @@ int textfmt_reader_next(textfmt_reader *r, const uint8_t **key,
 		if (vhex % 2) {
 			/* report a stray character before an odd length */
 			for (size_t i = vcol; i < r->len; i++)
-				if (hexval((unsigned char)r->buf[i]) < 0)
+				if (cli_hex_digit((unsigned char)r->buf[i]) < 0)
 					return bad(r, WODAN_E_DUMP, "line %"
 						   PRIu64 ", column %zu: %s is "
 						   "not a hex digit", r->line,
