@@ -96,6 +96,14 @@ static int on_lru(const struct wodan *w, const struct wd_node *n)
 	return n->lru_prev || n->lru_next || w->c.lru_head == n;
 }
 
+/* C6 as far as it holds (cache.h): dirty memory stays under the hard
+ * ceiling, except while the ceilings are lifted (replay) and for one step
+ * admitted with nothing dirty, which is at most WD_MAX_DEPTH + 2 nodes. */
+#define ASSERT_C6(w)                                                       \
+	WD_ASSERT((w)->c.lifted || (w)->c.dirty_bytes <= (w)->c.dirty_hard || \
+		  (w)->c.dirty_nodes <= WD_MAX_DEPTH + 2,                   \
+		  "C6: dirty memory under the hard ceiling")
+
 static void note_peak(struct wodan *w)
 {
 	if (w->c.dirty_bytes > w->st.dirty_peak_bytes)
@@ -104,6 +112,9 @@ static void note_peak(struct wodan *w)
 
 void wd_cache_touch(struct wodan *w, struct wd_node *n)
 {
+#if WD_ASSERTS_ON
+	struct wd_node *start = n;
+#endif
 	/* child first, then each ancestor: the parent ends up ahead of the
 	 * child (C5); the walk stops at the root, which is not listed */
 	for (; n && !n->is_root; n = n->parent) {
@@ -112,6 +123,14 @@ void wd_cache_touch(struct wodan *w, struct wd_node *n)
 		lru_unlink(w, n);
 		lru_push_head(w, n);
 	}
+#if WD_ASSERTS_ON
+	/* C5: the path just touched heads the list, each node right after
+	 * its parent (O(depth)) */
+	for (struct wd_node *x = start; x && !x->is_root; x = x->parent)
+		WD_ASSERT(x->parent->is_root ? w->c.lru_head == x
+					     : x->lru_prev == x->parent,
+			  "C5: a parent is more recent than its child");
+#endif
 }
 
 void wd_cache_set_root(struct wodan *w, struct wd_node *root)
@@ -131,19 +150,29 @@ uint32_t wd_cache_clean_path(const struct wd_node *n)
 void wd_cache_mark_dirty(struct wodan *w, struct wd_node *n)
 {
 	for (; n && !n->dirty; n = n->parent) {
+		WD_ASSERT(n->is_root || on_lru(w, n),
+			  "C2: a non-root node in memory is listed");
+		WD_ASSERT(w->c.clean_bytes >= n->mem_bytes, "C2: clean_bytes");
 		n->dirty = 1;
 		w->c.clean_bytes -= n->mem_bytes;
 		w->c.dirty_bytes += n->mem_bytes;
 		w->c.dirty_nodes++;
 	}
+	/* N6: the first dirty node met has a dirty parent (O(1)) */
+	WD_ASSERT(!n || !n->parent || n->parent->dirty,
+		  "N6: a dirty node's parent is dirty");
+	ASSERT_C6(w);
 	note_peak(w);
 }
 
 void wd_cache_add_new(struct wodan *w, struct wd_node *n)
 {
+	WD_ASSERT(!n->parent || n->parent->dirty,
+		  "N6: a new node's parent is dirty");
 	n->dirty = 1;
 	w->c.dirty_bytes += n->mem_bytes;
 	w->c.dirty_nodes++;
+	ASSERT_C6(w);
 	note_peak(w);
 	if (!n->is_root)
 		wd_cache_touch(w, n);
@@ -153,6 +182,14 @@ void wd_cache_mark_clean(struct wodan *w, struct wd_node *n)
 {
 	if (!n->dirty)
 		return;
+#if WD_ASSERTS_ON
+	/* N6: children are written (made clean) before their parent */
+	for (uint32_t i = 0; i < n->nlinks; i++)
+		WD_ASSERT(!n->lchild[i] || !n->lchild[i]->dirty,
+			  "N6: a clean node's children are clean");
+#endif
+	WD_ASSERT(w->c.dirty_nodes > 0 && w->c.dirty_bytes >= n->mem_bytes,
+		  "C2/C4: dirty totals");
 	n->dirty = 0;
 	w->c.dirty_bytes -= n->mem_bytes;
 	w->c.clean_bytes += n->mem_bytes;
@@ -166,6 +203,7 @@ void wd_cache_resize(struct wodan *w, struct wd_node *n)
 	if (n->dirty) {
 		w->c.dirty_bytes = w->c.dirty_bytes - n->mem_bytes + m;
 		n->mem_bytes = m;
+		ASSERT_C6(w);
 		note_peak(w);
 		return;
 	}
@@ -178,9 +216,12 @@ void wd_cache_forget(struct wodan *w, struct wd_node *n)
 	if (on_lru(w, n))
 		lru_unlink(w, n);
 	if (n->dirty) {
+		WD_ASSERT(w->c.dirty_nodes > 0 &&
+			  w->c.dirty_bytes >= n->mem_bytes, "C2: dirty totals");
 		w->c.dirty_bytes -= n->mem_bytes;
 		w->c.dirty_nodes--;
 	} else {
+		WD_ASSERT(w->c.clean_bytes >= n->mem_bytes, "C2: clean_bytes");
 		w->c.clean_bytes -= n->mem_bytes;
 	}
 }
@@ -212,7 +253,17 @@ void wd_cache_trim(struct wodan *w)
 			continue;
 		}
 		struct wd_node *p = t->parent;
+		WD_ASSERT(!t->is_root && p, "C3: the root is never evicted");
 		uint32_t i = wd_link_route(p, w->g.ks, t->hi);
+		WD_ASSERT(i < p->nlinks && p->lchild[i] == t,
+			  "C1/N5: an evicted node is its parent's child");
+#if WD_ASSERTS_ON
+		/* C3 with C5: the least recent clean node has no cached
+		 * children */
+		for (uint32_t j = 0; j < t->nlinks; j++)
+			WD_ASSERT(!t->lchild[j], "C3/C5: evicting a node with "
+				  "cached children");
+#endif
 		if (i < p->nlinks && p->lchild[i] == t)
 			p->lchild[i] = NULL;
 		free_subtree(w, t); /* t alone, by C5; the subtree walk is a
@@ -265,6 +316,8 @@ int wd_cache_child(struct wodan *w, struct wd_node *p, uint32_t i,
 	if (r)
 		return r;
 	c->parent = p;
+	WD_ASSERT(memcmp(c->hi, wd_link_key(p, w->g.ks, i), w->g.ks) == 0,
+		  "N5: a loaded child's hi is its link key");
 	p->lchild[i] = c;
 	w->c.clean_bytes += c->mem_bytes;
 	lru_push_head(w, c);

@@ -5,6 +5,7 @@
 #include "cache.h"
 #include "error.h"
 #include "flush.h"
+#include "wdassert.h"
 #include "journal.h"
 #include "keys.h"
 #include "nodecodec.h"
@@ -222,6 +223,8 @@ int wd_flush(struct wodan *w)
 	struct wd_node *root = w->root;
 	if (!root->dirty)
 		return 0;
+	WD_ASSERT(w->c.lifted || w->c.dirty_nodes <= w->sm.free_count,
+		  "C4: dirty nodes <= free blocks before a flush");
 	int r = wd_flush_prepare(w);
 	if (r)
 		return r;
@@ -311,5 +314,11 @@ int wd_flush(struct wodan *w)
 	w->st.flushes++;
 	wd_sm_release_pending(&w->sm);
 	free(wr.v);
+	WD_ASSERT(w->c.dirty_nodes == 0 && w->c.dirty_bytes == 0,
+		  "C4: a flush leaves nothing dirty");
+#if WD_ASSERTS_ON
+	WD_ASSERT(wd_cache_check(w) == 0, "N5, N6, C2, C5, C6 over the "
+		  "whole cache after a flush (wd_cache_check)");
+#endif
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include "error.h"
 #include "keys.h"
 #include "node.h"
+#include "wdassert.h"
 
 struct wd_node *wd_node_new(uint32_t ks, const uint8_t *lo, const uint8_t *hi,
 			    uint32_t rdepth, int is_root)
@@ -428,10 +429,13 @@ int wd_link_insert(struct wd_node *n, uint32_t ks, uint32_t idx,
 		return WODAN_E_NOMEM;
 	if (n->nlinks) {
 		/* split bucket idx (range it cuts) at key: items <= key move
-		 * to a new bucket at idx */
+		 * to a new bucket at idx.  A link appended above the last one
+		 * cuts no range: its bucket starts empty (the last bucket's
+		 * items are all <= its link key, N7) */
 		struct wd_bucket *old = &n->bk[idx < n->nlinks ? idx : n->nlinks - 1];
-		int found;
-		uint32_t m = wd_bucket_find(old, ks, key, &found);
+		int found = 0;
+		uint32_t m = idx < n->nlinks
+				     ? wd_bucket_find(old, ks, key, &found) : 0;
 		if (found)
 			m++;
 		struct wd_bucket nb = { 0 };
@@ -462,3 +466,57 @@ int wd_link_insert(struct wd_node *n, uint32_t ks, uint32_t idx,
 	n->nlinks++;
 	return 0;
 }
+
+#if WD_ASSERTS_ON
+void wd_node_assert_valid(const struct wd_node *n, uint32_t ks)
+{
+	/* (mkfs encodes a stack node without buckets or bounds) */
+	if (!n->bk)
+		return;
+	WD_ASSERT(!n->nlinks == !n->rdepth, "N4: links iff rdepth > 0");
+	uint64_t bytes = 0, items = 0;
+	for (uint32_t i = 0; i < n->nlinks; i++) {
+		WD_ASSERT(i == 0 || memcmp(wd_link_key(n, ks, i - 1),
+					   wd_link_key(n, ks, i), ks) < 0,
+			  "N2: link keys strictly ascending");
+		const struct wd_node *c = n->lchild[i];
+		WD_ASSERT(!c || (c->parent == n &&
+				 memcmp(c->hi, wd_link_key(n, ks, i), ks) == 0),
+			  "N5: cached child's parent and hi");
+	}
+	WD_ASSERT(!n->nlinks || memcmp(wd_link_key(n, ks, n->nlinks - 1),
+				       n->hi, ks) == 0,
+		  "N2: the last link key is hi");
+	for (uint32_t b = 0; b < wd_node_nbuckets(n); b++) {
+		const struct wd_bucket *bk = &n->bk[b];
+		const uint8_t *lo = n->nlinks ? wd_link_lo(n, ks, b)
+					      : (n->has_lo ? n->lo : NULL);
+		const uint8_t *hi = n->nlinks ? wd_link_key(n, ks, b) : n->hi;
+		uint64_t bb = 0;
+		for (uint32_t i = 0; i < bk->n; i++) {
+			const struct wd_item *it = bk->sl[i].it;
+			const uint8_t *k = wd_item_key(it);
+			WD_ASSERT(bk->sl[i].pfx == wd_key_pfx(k, ks),
+				  "N8: slot prefix");
+			WD_ASSERT(i == 0 || memcmp(wd_item_key(bk->sl[i - 1].it),
+						   k, ks) < 0,
+				  "N1: bucket strictly ascending");
+			WD_ASSERT((!lo || memcmp(lo, k, ks) < 0) &&
+				  memcmp(k, hi, ks) <= 0,
+				  "N1/N7: key within its link's range");
+			bb += wd_item_size(it, ks);
+		}
+		WD_ASSERT(bb == bk->bytes, "N3: bucket bytes");
+		bytes += bb;
+		items += bk->n;
+	}
+	WD_ASSERT(bytes == n->log_bytes, "N3: log_bytes");
+	WD_ASSERT(items == n->nitems, "N7: nitems is the buckets' total");
+}
+#else
+void wd_node_assert_valid(const struct wd_node *n, uint32_t ks)
+{
+	(void)n;
+	(void)ks;
+}
+#endif

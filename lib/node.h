@@ -236,13 +236,21 @@ static inline const uint8_t *wd_link_key(const struct wd_node *n, uint32_t ks,
 /* Insert a link at index idx (key below the key of the link now at idx,
  * above the one at idx-1).  The bucket of the range it cuts is split: its
  * items <= key go to the new link's bucket.  The first link of a node
- * without links takes over its single bucket.  0 or WODAN_E_NOMEM. */
+ * without links takes over its single bucket; a link appended above the
+ * last (idx == nlinks, building a node in key order) gets an empty bucket.
+ * 0 or WODAN_E_NOMEM. */
 int wd_link_insert(struct wd_node *n, uint32_t ks, uint32_t idx,
 		   const uint8_t *key, uint64_t addr, struct wd_node *child);
 /* Make room for at least cap links and buckets (0 or WODAN_E_NOMEM). */
 int wd_link_reserve(struct wd_node *n, uint32_t ks, uint32_t cap);
 /* Make room for at least cap items in bucket b (0 or WODAN_E_NOMEM). */
 int wd_bucket_reserve(struct wd_bucket *b, uint32_t cap);
+
+/* WD_ASSERTS builds: check N1-N5, N7, N8 on n (N5 for its cached children)
+ * and abort naming the rule when one fails; O(items + links).  A no-op in
+ * other builds.  Called where a node must be whole: before it is encoded
+ * and after it is decoded. */
+void wd_node_assert_valid(const struct wd_node *n, uint32_t ks);
 
 /* Lower bound (exclusive) of link i's range, or NULL for -infinity. */
 static inline const uint8_t *wd_link_lo(const struct wd_node *n, uint32_t ks,

@@ -10,6 +10,7 @@ void wd_node_encode(const struct wd_geom *g, const struct wd_node *n,
 		    uint64_t gen, int magic, uint8_t *blk)
 {
 	uint32_t ks = g->ks, hdr = wd_node_hdr(n);
+	wd_node_assert_valid(n, ks);
 	/* every header byte is written below; only the gap between the items
 	 * and the links is zeroed (not the whole block: 8.7 % of an insert
 	 * profile was this memset) */
@@ -193,6 +194,7 @@ int wd_node_decode(const struct wd_geom *g, const uint8_t *blk, uint64_t L,
 	}
 	free(flat);
 	n->mem_bytes = wd_node_mem(n, ks);
+	wd_node_assert_valid(n, ks);
 	*out = n;
 	return 0;
 fail:
