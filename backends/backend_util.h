@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "wodan_backend.h"
+#include "wodan.h"   /* the backend ABI (wodan_backend.h) and the library calls */
 
 /* Parse a size with optional K/M/G/T suffix (powers of 1024, optionally
  * followed by "B" or "iB").  0 on success, -1 on a malformed or overflowing

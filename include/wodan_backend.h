@@ -20,15 +20,15 @@
  *  - the superblock is read and written as one I/O of io_size_bytes at 0.
  *
  * Included by wodan.h; a plugin may include just this file (it pulls in
- * wodan.h for the WODAN_E_* error codes).
+ * wodan_errors.h for the WODAN_E_* error codes; the calls on a handle,
+ * wodan_mkfs(), wodan_open(), are in wodan.h).
  */
-#include "wodan.h"
-
 #ifndef WODAN_BACKEND_H
 #define WODAN_BACKEND_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include "wodan_errors.h"
 
 #ifdef __cplusplus
 extern "C" {

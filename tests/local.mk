@@ -142,3 +142,9 @@ TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = $(SHELL)
 AM_TESTS_ENVIRONMENT = WODANC=$(abs_top_builddir)/wodanc/wodanc; export WODANC; \
 	top_srcdir=$(abs_top_srcdir); export top_srcdir;
+
+# Public headers: each compiles alone in C (and C++ when c++ exists), in
+# any order, guard first, and is installed (tests/test_headers.sh).
+TESTS += tests/test_headers.sh
+EXTRA_DIST += tests/test_headers.sh
+AM_TESTS_ENVIRONMENT += CC='$(CC)'; export CC;
