@@ -18,6 +18,15 @@
  *    wodan_last_error() is per thread.
  *  - Buffers passed in are borrowed for the duration of the call only, unless
  *    stated otherwise.
+ *
+ * ABI policy (doc/DESIGN.md, "ABI policy"): the structs callers allocate
+ * (wodan_mkfs_params, wodan_open_opts, wodan_info, wodan_stats, and
+ * struct wodan_backend in wodan_backend.h) grow only at their end.  None
+ * but struct wodan_backend carries a size or version field yet, so the
+ * next change to any of them changes the SONAME (that change adds a
+ * leading struct_size field to each, so that later growth does not);
+ * enum values and function signatures never change meaning within one
+ * SONAME.  Zero-filled structs mean "defaults" and stay so.
  */
 #ifndef WODAN_H
 #define WODAN_H

@@ -19,6 +19,10 @@
  *    4 KiB and for any DMA alignment the kernel asks for);
  *  - the superblock is read and written as one I/O of io_size_bytes at 0.
  *
+ * ABI: struct wodan_backend grows only at its end, and every change raises
+ * WODAN_BACKEND_ABI_VERSION (below) once per release; libwodan refuses a
+ * backend of another version (doc/DESIGN.md, "ABI policy").
+ *
  * Included by wodan.h; a plugin may include just this file (it pulls in
  * wodan_errors.h for the WODAN_E_* error codes; the calls on a handle,
  * wodan_mkfs(), wodan_open(), are in wodan.h).
@@ -35,7 +39,10 @@ extern "C" {
 #endif
 
 /* Version of struct wodan_backend and struct wodan_plugin_info.  Raised on
- * every incompatible change; libwodan accepts exactly its own version.
+ * every incompatible change, at most once per release (all of a release's
+ * backend changes share one number, however many features they add);
+ * libwodan accepts exactly its own version.  The struct grows only at its
+ * end (doc/DESIGN.md, "ABI policy").
  * History: 1 = wodan 0.1.0 draft; 2 = phys_sector_bytes added; 3 = lock
  * added. */
 #define WODAN_BACKEND_ABI_VERSION 3u
