@@ -137,6 +137,59 @@ static const struct option del_opts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+/* The command line of get, put or del: which options the command takes,
+ * and what they said. */
+struct kv_spec {
+	const char *cmd;             /* "get", "put", "del" */
+	const char *optstring;       /* for getopt_long() */
+	const struct option *opts;
+	const char *help;            /* the --help text */
+	int most;                    /* operands at the most (2 or 3) */
+};
+
+struct kv_args {
+	const char *dev, *key;       /* the operands DEVICE and KEY */
+	const char *value;           /* put's VALUE operand, or NULL */
+	const char *input;           /* -i FILE, or NULL */
+	int hex, text, force;        /* --hex, --key-text, -f */
+	int help;                    /* --help was printed: exit with 0 */
+};
+
+/* Parse the options and operands of a key command into *a (pointers into
+ * argv).  Returns 0 (check a->help), or CLI_EXIT_USAGE after the usage
+ * message.  The options a command does not list in sp->opts are refused
+ * by getopt_long(). */
+static int kv_args(const struct kv_spec *sp, int argc, char **argv,
+		   struct kv_args *a)
+{
+	int c, ex;
+
+	memset(a, 0, sizeof *a);
+	optind = 0;
+	while ((c = getopt_long(argc, argv, sp->optstring, sp->opts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'i': a->input = optarg; break;
+		case 'f': a->force = 1; break;
+		case OPT_HEX: a->hex = 1; break;
+		case OPT_KEY_TEXT: a->text = 1; break;
+		case 'h':
+			fputs(sp->help, stdout);
+			a->help = 1;
+			return CLI_EXIT_OK;
+		default: return cli_getopt_error(sp->cmd, c, argv);
+		}
+	}
+	ex = cli_operands(sp->cmd, argc, argv, dev_key, 2, sp->most);
+	if (ex)
+		return ex;
+	a->dev = argv[optind];
+	a->key = argv[optind + 1];
+	if (argc - optind == 3)
+		a->value = argv[optind + 2];
+	return 0;
+}
+
 /* Parse KEY against the open image; on failure a usage error (16). */
 static int parse_key(const char *cmd, const char *arg, int text,
 		     const struct wodan_info *info, uint8_t *key,
@@ -202,31 +255,26 @@ int cmd_get(int argc, char **argv)
 	wodan_t *w = NULL;
 	uint8_t key[KEYARG_MAX_KEY], *buf = NULL;
 	char keystr[KEYARG_FMT_SIZE(KEYARG_MAX_KEY)];
+	static const struct kv_spec spec = {
+		"get", ":h", get_opts, get_help, 2
+	};
+	struct kv_args a;
 	const char *dev, *karg;
 	size_t vlen = 0, i;
-	int c, rc, ex, hex = 0, text = 0, attempt;
+	int rc, ex, attempt;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, ":h", get_opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_HEX: hex = 1; break;
-		case OPT_KEY_TEXT: text = 1; break;
-		case 'h': fputs(get_help, stdout); return CLI_EXIT_OK;
-		default: return cli_getopt_error("get", c, argv);
-		}
-	}
-	ex = cli_operands("get", argc, argv, dev_key, 2, 2);
-	if (ex)
+	ex = kv_args(&spec, argc, argv, &a);
+	if (ex || a.help)
 		return ex;
-	dev = argv[optind];
-	karg = argv[optind + 1];
+	dev = a.dev;
+	karg = a.key;
 	for (attempt = 1;; attempt++) {
 		ex = kv_open("get", dev, 0, &be, &w);
 		if (ex)
 			goto out;
 		wodan_get_info(w, &info);
 		if (!buf) {
-			ex = parse_key("get", karg, text, &info, key, keystr);
+			ex = parse_key("get", karg, a.text, &info, key, keystr);
 			if (ex)
 				goto out;
 			buf = malloc(info.max_value_bytes ?
@@ -264,7 +312,7 @@ int cmd_get(int argc, char **argv)
 		ex = CLI_EXIT_PROBLEMS;
 		goto out;
 	}
-	if (hex) {
+	if (a.hex) {
 		for (i = 0; i < vlen; i++)
 			printf("%02x", buf[i]);
 		putchar('\n');
@@ -375,27 +423,22 @@ int cmd_put(int argc, char **argv)
 	wodan_t *w = NULL;
 	uint8_t key[KEYARG_MAX_KEY], *val = NULL;
 	char keystr[KEYARG_FMT_SIZE(KEYARG_MAX_KEY)];
-	const char *dev, *karg, *varg = NULL, *input = NULL;
+	static const struct kv_spec spec = {
+		"put", ":i:h", put_opts, put_help, 3
+	};
+	struct kv_args a;
+	const char *dev, *karg, *varg, *input;
 	size_t vlen = 0;
-	int c, ex, hex = 0, text = 0, fd = -1;
+	int c, ex, hex, fd = -1;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, ":i:h", put_opts, NULL)) != -1) {
-		switch (c) {
-		case 'i': input = optarg; break;
-		case OPT_HEX: hex = 1; break;
-		case OPT_KEY_TEXT: text = 1; break;
-		case 'h': fputs(put_help, stdout); return CLI_EXIT_OK;
-		default: return cli_getopt_error("put", c, argv);
-		}
-	}
-	ex = cli_operands("put", argc, argv, dev_key, 2, 3);
-	if (ex)
+	ex = kv_args(&spec, argc, argv, &a);
+	if (ex || a.help)
 		return ex;
-	dev = argv[optind];
-	karg = argv[optind + 1];
-	if (argc - optind == 3)
-		varg = argv[optind + 2];
+	dev = a.dev;
+	karg = a.key;
+	varg = a.value;
+	input = a.input;
+	hex = a.hex;
 	if (varg && input)
 		return cli_usage("put", "give VALUE or -i FILE, not both");
 	if (!varg && !input)
@@ -428,7 +471,7 @@ int cmd_put(int argc, char **argv)
 	w = NULL;
 	if (ex)
 		goto out;
-	ex = parse_key("put", karg, text, &info, key, keystr);
+	ex = parse_key("put", karg, a.text, &info, key, keystr);
 	if (ex)
 		goto out;
 	if (fd >= 0) {
@@ -494,23 +537,18 @@ int cmd_del(int argc, char **argv)
 	wodan_t *w = NULL;
 	uint8_t key[KEYARG_MAX_KEY];
 	char keystr[KEYARG_FMT_SIZE(KEYARG_MAX_KEY)];
+	static const struct kv_spec spec = {
+		"del", ":fh", del_opts, del_help, 2
+	};
+	struct kv_args a;
 	const char *dev, *karg;
-	int c, rc, ex, text = 0, force = 0, writable;
+	int rc, ex, writable;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, ":fh", del_opts, NULL)) != -1) {
-		switch (c) {
-		case 'f': force = 1; break;
-		case OPT_KEY_TEXT: text = 1; break;
-		case 'h': fputs(del_help, stdout); return CLI_EXIT_OK;
-		default: return cli_getopt_error("del", c, argv);
-		}
-	}
-	ex = cli_operands("del", argc, argv, dev_key, 2, 2);
-	if (ex)
+	ex = kv_args(&spec, argc, argv, &a);
+	if (ex || a.help)
 		return ex;
-	dev = argv[optind];
-	karg = argv[optind + 1];
+	dev = a.dev;
+	karg = a.key;
 	/* the checks on a read-only handle: a bad KEY, an image without
 	 * tombstones and an absent key never take the writer's lock nor
 	 * write (a writable open of a journal image makes a checkpoint) */
@@ -521,7 +559,7 @@ int cmd_del(int argc, char **argv)
 		wodan_get_info(w, &winfo);
 		if (!writable) {
 			info = winfo;
-			ex = parse_key("del", karg, text, &info, key, keystr);
+			ex = parse_key("del", karg, a.text, &info, key, keystr);
 			if (ex)
 				goto out;
 		} else if (winfo.key_size_bytes != info.key_size_bytes) {
@@ -548,7 +586,7 @@ int cmd_del(int argc, char **argv)
 			goto out;
 		}
 		if (rc == 0) {
-			if (!force) {
+			if (!a.force) {
 				cli_error("del", dev, 0, "key %s not found",
 					  keystr);
 				ex = CLI_EXIT_FAIL;
