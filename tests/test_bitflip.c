@@ -4,11 +4,12 @@
  *
  * A small image (bs 4096, ks 8, 80 blocks, fanout 4: depth 3, 25-35 live
  * blocks, the circular log wrapped) is built over 13 flushes, with
- * overwrites and deletes.  The test walks the tree itself (an oracle
- * independent of the library: it parses the on-disk format of SPEC §5 and
- * checks CRC-32C with its own table), so it knows every live block, its key
- * range, and for each one a "probe" key -- a key never written, inside the
- * block's range, whose lookup must read the block.
+ * overwrites and deletes.  The test walks the tree itself (the oracle of
+ * tests/support/oracle.c, independent of the library: it parses the on-disk
+ * format of SPEC §5 and checks CRC-32C with its own table; keys, values
+ * and snapshots: tests/support/kvmodel.h), so it knows every live block,
+ * its key range, and for each one a "probe" key -- a key never written,
+ * inside the block's range, whose lookup must read the block.
  *
  *   exhaustive  every 1-bit flip of every live block (under the sanitizers:
  *               of the root, one node per inner level and three leaves):
@@ -63,10 +64,12 @@
 #include "testutil.h"
 #include "fixed_random.h"
 #include "fault_backend.h"
+#include "kvmodel.h"
+#include "memdev.h"
+#include "oracle.h"
 
 #define BS 4096u
 #define KS 8u
-#define CL (KS + 8u)
 #define LSIZE 80u
 #define NKEYS 700u          /* model keys use even pool slots */
 #define NSLOT (2 * NKEYS + 2)
@@ -86,114 +89,45 @@
 static uint64_t seed;
 /* deterministic mkfs (fsid, first block): fixed_random.h */
 
-static uint64_t now_ns(void)
+/* ------------------------------------------------------- keys, model */
+
+/* The key pool (tests/support/kvmodel.h): NSLOT keys, slot i ascending in
+ * i.  Model keys: even slots; probe keys (never written): odd slots.
+ * Models are snapshots over all NSLOT slots. */
+static struct kvpool pool;
+
+static void pool_init(void)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
-
-/* ----------------------------------------------------------- CRC oracle */
-
-static uint32_t crc_tab[256];
-
-static void crc_init(void)
-{
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-		for (int k = 0; k < 8; k++)
-			c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-		crc_tab[i] = c;
+	memset(&pool, 0, sizeof pool);
+	pool.n = NSLOT;
+	pool.ks = KS;
+	pool.vseed = 0xb17f11bull;
+	pool.keys = malloc((size_t)NSLOT * KS);
+	assert_non_null(pool.keys);
+	for (uint32_t i = 0; i < NSLOT; i++) {
+		uint64_t s = i * 0x9e3779b97f4a7c15ull;
+		uint64_t x = ((uint64_t)(i + 1) << 40) |
+			     (tu_splitmix(&s) & 0xffffffffffull);
+		for (int b = 0; b < 8; b++)
+			pool.keys[(size_t)i * KS + (size_t)b] =
+				(uint8_t)(x >> (56 - 8 * b));
 	}
 }
 
-/* SPEC §4: a unit is valid when the CRC-32C of all its bytes is ~0. */
-static int crc_ok(const uint8_t *p, size_t n)
+static void mkkey(uint32_t i, uint8_t *k)
 {
-	uint32_t c = 0xFFFFFFFFu;
-	for (size_t i = 0; i < n; i++)
-		c = crc_tab[(c ^ p[i]) & 0xff] ^ (c >> 8);
-	return (c ^ 0xFFFFFFFFu) == 0xFFFFFFFFu;
-}
-
-/* --------------------------------------------------------- RAM device */
-
-struct memdev {
-	struct wodan_backend be;
-	uint8_t *mem;
-};
-
-static int md_read(struct wodan_backend *be, uint64_t off, void *buf,
-		   size_t len)
-{
-	if (off > be->size_bytes || len > be->size_bytes - off)
-		return -EINVAL;
-	memcpy(buf, ((struct memdev *)be)->mem + off, len);
-	return 0;
-}
-
-static int md_write(struct wodan_backend *be, uint64_t off, const void *buf,
-		    size_t len)
-{
-	if (off > be->size_bytes || len > be->size_bytes - off)
-		return -EINVAL;
-	memcpy(((struct memdev *)be)->mem + off, buf, len);
-	return 0;
-}
-
-static int md_discard(struct wodan_backend *be, uint64_t off, uint64_t len)
-{
-	if (off > be->size_bytes || len > be->size_bytes - off)
-		return -EINVAL;
-	memset(((struct memdev *)be)->mem + off, 0, len);
-	return 0;
+	memcpy(k, kv_key(&pool, i), KS);
 }
 
 static void md_init(struct memdev *d, uint8_t *mem)
 {
-	memset(d, 0, sizeof *d);
-	d->be.abi_version = WODAN_BACKEND_ABI_VERSION;
-	d->be.name = "bitflip-ram";
-	d->be.ctx = d;
-	d->be.size_bytes = (uint64_t)LSIZE * BS;
-	d->be.io_size_bytes = 512;
-	d->be.phys_sector_bytes = 512;
-	d->be.read = md_read;
-	d->be.write = md_write;
-	d->be.discard = md_discard;
-	d->mem = mem;
+	memdev_init(d, mem, (uint64_t)LSIZE * BS, "bitflip-ram");
 }
-
-/* ------------------------------------------------------- keys, model */
-
-/* Pool slot i -> key, ascending in i.  Model keys: even slots; probe
- * keys (never written): odd slots. */
-static void mkkey(uint32_t i, uint8_t *k)
-{
-	uint64_t s = i * 0x9e3779b97f4a7c15ull;
-	uint64_t x = ((uint64_t)(i + 1) << 40) | (tu_splitmix(&s) & 0xffffffffffull);
-	for (int b = 0; b < 8; b++)
-		k[b] = (uint8_t)(x >> (56 - 8 * b));
-}
-
-static void gen_val(uint32_t k, uint32_t ver, uint32_t len, uint8_t *out)
-{
-	uint64_t s = ((uint64_t)k << 32) ^ ver ^ 0xb17f11bull;
-	for (uint32_t b = 0; b < len; b += 8) {
-		uint64_t x = tu_splitmix(&s);
-		uint32_t n = len - b < 8 ? len - b : 8;
-		memcpy(out + b, &x, n);
-	}
-}
-
-struct ent {
-	uint32_t ver, len;
-};
 
 struct genrec {
 	uint64_t gen, root;
 	uint8_t *image;     /* the whole image right after that flush */
-	struct ent model[NKEYS];
+	struct ent model[NSLOT]; /* per pool slot */
 	/* the tree right after that flush: blocks and their generations */
 	uint64_t nblk;
 	uint64_t blk[LSIZE], bgen[LSIZE];
@@ -220,94 +154,43 @@ struct node_info {
 static struct node_info nodes[LSIZE];
 static int nnodes;
 
-static uint64_t le64(const uint8_t *p)
+/* The oracle's walk (tests/support/oracle.c) calls this for every node,
+ * parent first: record it in nodes[] with a probe slot in its range. */
+static int record_node(void *arg, const struct oracle_node *on)
 {
-	uint64_t x = 0;
-	for (int i = 7; i >= 0; i--)
-		x = (x << 8) | p[i];
-	return x;
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-/* Parse the node at L (SPEC §5) and recurse.  Returns 0 when the subtree
- * is well formed as far as the oracle checks (CRC, type, fsid, decreasing
- * generations, link addresses). */
-static int oracle_walk(const uint8_t *im, uint64_t L, int is_root,
-		       uint32_t rdepth, const uint8_t *lo, const uint8_t *hi,
-		       uint64_t parent_gen, int parent, int record)
-{
-	if (L == 0 || L >= LSIZE)
+	(void)arg;
+	if (nnodes >= (int)LSIZE)
 		return -1;
-	const uint8_t *b = im + L * BS;
-	if (!crc_ok(b, BS) || b[0] != (is_root ? 1 : 2) ||
-	    memcmp(b + 9, fsid, 16))
-		return -1;
-	uint64_t gen = le64(b + 1);
-	if (gen >= parent_gen)
-		return -1;
-	uint32_t hdr = is_root ? 33 : 29;
-	if (is_root)
-		rdepth = le32(b + 29);
-	uint32_t n = le32(b + 25), off = hdr;
-	for (uint32_t i = 0; i < n; i++) {
-		if (off + KS + 2 > BS - 4)
-			return -1;
-		off += KS + 2 + (b[off + KS] | b[off + KS + 1] << 8);
-	}
-	int me = -1;
-	if (record) {
-		me = nnodes++;
-		struct node_info *ni = &nodes[me];
-		ni->L = L;
-		ni->gen = gen;
-		ni->is_root = is_root;
-		ni->rdepth = rdepth;
-		ni->has_lo = lo != NULL;
-		if (lo)
-			memcpy(ni->lo, lo, KS);
-		memset(ni->hi, 0xff, KS);
-		if (hi)
-			memcpy(ni->hi, hi, KS);
-		ni->parent = parent;
-		ni->probe = UINT32_MAX;
-		for (uint32_t s = 1; s < NSLOT; s += 2) {
-			uint8_t k[KS];
-			mkkey(s, k);
-			if ((!lo || memcmp(k, lo, KS) > 0) &&
-			    memcmp(k, ni->hi, KS) <= 0) {
-				ni->probe = s;
-				break;
-			}
+	int me = nnodes++;
+	struct node_info *ni = &nodes[me];
+	ni->L = on->L;
+	ni->gen = on->gen;
+	ni->is_root = on->is_root;
+	ni->rdepth = on->rdepth;
+	ni->has_lo = on->lo != NULL;
+	if (on->lo)
+		memcpy(ni->lo, on->lo, KS);
+	memset(ni->hi, 0xff, KS);
+	if (on->hi)
+		memcpy(ni->hi, on->hi, KS);
+	ni->parent = on->parent;
+	ni->probe = UINT32_MAX;
+	for (uint32_t s = 1; s < NSLOT; s += 2) {
+		const uint8_t *k = kv_key(&pool, s);
+		if ((!on->lo || memcmp(k, on->lo, KS) > 0) &&
+		    memcmp(k, ni->hi, KS) <= 0) {
+			ni->probe = s;
+			break;
 		}
 	}
-	if (rdepth == 0)
-		return 0;
-	const uint8_t *prev = lo;
-	for (uint32_t s = 0;; s++) {
-		uint32_t at = BS - 4 - (s + 1) * CL;
-		if (at < off || at > BS)
-			break;
-		uint64_t child = le64(b + at + KS);
-		if (child == 0)
-			break;
-		if (oracle_walk(im, child, 0, rdepth - 1, prev, b + at, gen, me,
-				record))
-			return -1;
-		prev = b + at;
-	}
-	return 0;
+	return me;
 }
 
 /* The blocks of the tree rooted at L, with their generations. */
 static int tree_blocks(const uint8_t *im, uint64_t L, struct genrec *g)
 {
 	nnodes = 0;
-	int r = oracle_walk(im, L, 1, 0, NULL, NULL, UINT64_MAX, -1, 1);
+	int r = oracle_walk(im, LSIZE, BS, KS, fsid, L, record_node, NULL);
 	g->nblk = (uint64_t)nnodes;
 	for (int i = 0; i < nnodes; i++) {
 		g->blk[i] = nodes[i].L;
@@ -321,7 +204,7 @@ static int intact(const uint8_t *im, const struct genrec *g)
 {
 	for (uint64_t i = 0; i < g->nblk; i++) {
 		const uint8_t *b = im + g->blk[i] * BS;
-		if (!crc_ok(b, BS) || le64(b + 1) != g->bgen[i])
+		if (!oracle_crc_ok(b, BS) || oracle_le64(b + 1) != g->bgen[i])
 			return 0;
 	}
 	return 1;
@@ -331,7 +214,7 @@ static int intact(const uint8_t *im, const struct genrec *g)
 
 static void build_image(void)
 {
-	crc_init();
+	pool_init();
 	img = calloc(LSIZE, BS);
 	gens = calloc(MAXGEN, sizeof *gens);
 	struct memdev d;
@@ -347,7 +230,7 @@ static void build_image(void)
 	struct wodan_info info;
 	wodan_get_info(w, &info);
 	memcpy(fsid, info.fsid, 16);
-	struct ent cur[NKEYS] = { { 0, 0 } };
+	struct ent cur[NSLOT] = { { 0, 0 } };
 	uint8_t key[KS], val[512];
 	/* record 0: the empty root mkfs wrote (a root candidate too) */
 	gens[0].gen = info.generation;
@@ -362,14 +245,14 @@ static void build_image(void)
 			mkkey(2 * k, key);
 			if (f >= 6 && tu_below(&rng, 5) == 0) {
 				assert_int_equal(wodan_delete(w, key, KS), 0);
-				cur[k].ver = 0;
+				cur[2 * k].ver = 0;
 				continue;
 			}
 			uint32_t len = 20 + (uint32_t)tu_below(&rng, 180);
-			gen_val(2 * k, ++ver, len, val);
+			kv_val(&pool, 2 * k, ++ver, len, val);
 			assert_int_equal(wodan_insert(w, key, KS, val, len), 0);
-			cur[k].ver = ver;
-			cur[k].len = len;
+			cur[2 * k].ver = ver;
+			cur[2 * k].len = len;
 		}
 		uint64_t g;
 		assert_int_equal(wodan_flush(w, &g), 0);
@@ -426,63 +309,22 @@ static void flip(uint64_t L, const uint32_t *bits, int nb)
 		img[L * BS + bits[i] / 8] ^= (uint8_t)(1u << (bits[i] % 8));
 }
 
+/* 1 and the value of slot in model m, or 0 when m has none */
 static int model_key(uint32_t slot, const struct ent *m, uint8_t *val,
 		     uint32_t *len)
 {
-	if ((slot & 1) || slot / 2 >= NKEYS)
-		return 0;
-	const struct ent *e = &m[slot / 2];
+	const struct ent *e = &m[slot];
 	if (!e->ver)
 		return 0;
-	gen_val(slot, e->ver, e->len, val);
+	kv_val(&pool, slot, e->ver, e->len, val);
 	*len = e->len;
 	return 1;
-}
-
-struct cmpctx {
-	const struct ent *m;
-	uint32_t next; /* next slot */
-	int bad;
-	uint8_t vbuf[512];
-};
-
-static int cmp_cb(void *arg, const uint8_t *key, const uint8_t *val,
-		  size_t len)
-{
-	struct cmpctx *c = arg;
-	for (;; c->next++) {
-		if (c->next >= NSLOT) {
-			c->bad = 1;
-			return 1;
-		}
-		uint32_t l;
-		if (!model_key(c->next, c->m, c->vbuf, &l))
-			continue;
-		uint8_t k[KS];
-		mkkey(c->next, k);
-		if (memcmp(k, key, KS) || l != len || memcmp(val, c->vbuf, len)) {
-			c->bad = 1;
-			return 1;
-		}
-		c->next++;
-		return 0;
-	}
 }
 
 /* 0: the whole contents of w equal m; 1: they differ; <0: iterate error */
 static int equals_model(wodan_t *w, const struct ent *m)
 {
-	struct cmpctx c = { .m = m };
-	int r = wodan_iterate(w, NULL, NULL, cmp_cb, &c);
-	if (c.bad)
-		return 1;
-	if (r)
-		return r;
-	uint32_t l;
-	for (; c.next < NSLOT; c.next++)
-		if (model_key(c.next, m, c.vbuf, &l))
-			return 1;
-	return 0;
+	return state_compare(w, &pool, m, NULL, 0);
 }
 
 static const struct genrec *gen_rec(uint64_t g)
@@ -757,7 +599,7 @@ static void setup_fallback(void)
 static void test_flips(void **state)
 {
 	(void)state;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = tu_now_ns();
 	setup_fallback();
 	/* re-walk the newest tree (setup_fallback left nodes[] alone) */
 	assert_int_equal(tree_blocks(img, newest_root, &gens[ngens - 1]), 0);
@@ -825,7 +667,7 @@ static void test_flips(void **state)
 		       "detected\n", nkind[kd], kname[kd], nkind[kd] == 1 ? "" : "s",
 		       (unsigned long long)kind[kd].tried,
 		       (unsigned long long)kind[kd].detected);
-	double t_ex = (double)(now_ns() - t0) / 1e9;
+	double t_ex = (double)(tu_now_ns() - t0) / 1e9;
 
 	/* sampled 1-, 2-, 3-bit flips of every live block */
 	uint64_t samples = tu_env_u64("WODAN_BITFLIP_SAMPLES",
@@ -877,7 +719,7 @@ static void test_flips(void **state)
 	       "(exhaustive part %.1f s, total %.1f s)\n",
 	       (unsigned long long)tried, (unsigned long long)det,
 	       (unsigned long long)fails, t_ex,
-	       (double)(now_ns() - t0) / 1e9);
+	       (double)(tu_now_ns() - t0) / 1e9);
 	fflush(stdout);
 	if (fails)
 		fail_msg("%llu bit flips not handled (seed %llu)",

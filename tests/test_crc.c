@@ -2,7 +2,7 @@
  * test_crc.c -- CRC-32C and Wodan's trailer convention (doc/SPEC.md §4).
  *
  *  - the RFC 3720 check value and a few other published vectors;
- *  - wd_crc32c (ISA-L) agrees with a slow bitwise reference CRC-32C;
+ *  - wd_crc32c (ISA-L) agrees with the oracle's CRC-32C (tests/support);
  *  - incremental computation over random splits equals the one-shot value;
  *  - trailer: seal then valid, whole-unit CRC == 0xFFFFFFFF, trailer bytes
  *    are ~crc32c(covered) as u32 LE, a plain (non-inverted) trailer is
@@ -20,28 +20,15 @@
 #include <string.h>
 #include <cmocka.h>
 #include "testutil.h"
+#include "oracle.h"
 #include "crc.h"
 
 static uint64_t seed;
 
-/* Bitwise reference: reflected polynomial 0x82F63B78, init and final xor
- * 0xFFFFFFFF; `crc` continues a previous standard value like wd_crc32c. */
-static uint32_t ref_crc32c(uint32_t crc, const uint8_t *p, size_t len)
-{
-	uint32_t reg = ~crc;
-	for (size_t i = 0; i < len; i++) {
-		reg ^= p[i];
-		for (int b = 0; b < 8; b++)
-			reg = (reg >> 1) ^ (0x82F63B78u & (0u - (reg & 1u)));
-	}
-	return ~reg;
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-	       ((uint32_t)p[3] << 24);
-}
+/* The reference is the oracle's CRC-32C (tests/support/oracle.c: built
+ * from the bitwise definition, reflected polynomial 0x82F63B78, init and
+ * final xor 0xFFFFFFFF; `crc` continues a previous standard value like
+ * wd_crc32c), independent of lib/crc.c: oracle_crc32c. */
 
 static void fill(uint64_t *rng, uint8_t *buf, size_t len)
 {
@@ -56,7 +43,7 @@ static void test_check_value(void **state)
 	(void)state;
 	/* RFC 3720 (iSCSI) / the standard CRC-32C check value */
 	assert_int_equal(wd_crc32c(0, "123456789", 9), 0xE3069283u);
-	assert_int_equal(ref_crc32c(0, (const uint8_t *)"123456789", 9),
+	assert_int_equal(oracle_crc32c(0, (const uint8_t *)"123456789", 9),
 			 0xE3069283u);
 	/* empty input: 0, and a zero-length continuation keeps the value */
 	assert_int_equal(wd_crc32c(0, "", 0), 0u);
@@ -86,12 +73,12 @@ static void test_matches_reference(void **state)
 	for (size_t al = 0; al < 16; al++)
 		for (size_t len = 0; len <= 300; len++)
 			assert_int_equal(wd_crc32c(0, buf + al, len),
-					 ref_crc32c(0, buf + al, len));
+					 oracle_crc32c(0, buf + al, len));
 	static const size_t big[] = { 511, 512, 513, 4092, 4096, 8191,
 				      65536, 69999 };
 	for (size_t i = 0; i < sizeof big / sizeof big[0]; i++)
 		assert_int_equal(wd_crc32c(0, buf, big[i]),
-				 ref_crc32c(0, buf, big[i]));
+				 oracle_crc32c(0, buf, big[i]));
 }
 
 static void test_incremental(void **state)
@@ -120,7 +107,7 @@ static void test_incremental(void **state)
 		}
 		assert_int_equal(c, whole);
 		if (round < 50)
-			assert_int_equal(whole, ref_crc32c(0, buf, len));
+			assert_int_equal(whole, oracle_crc32c(0, buf, len));
 	}
 }
 
@@ -131,7 +118,7 @@ static void check_sealed(uint8_t *u, size_t len)
 	uint32_t covered = wd_crc32c(0, u, len - 4);
 	wd_crc_seal(u, len);
 	/* stored value = bitwise NOT of the standard CRC, u32 LE */
-	assert_int_equal(le32(u + len - 4), ~covered);
+	assert_int_equal(oracle_le32(u + len - 4), ~covered);
 	assert_int_equal(u[len - 4], (uint8_t)~covered);
 	assert_int_equal(u[len - 1], (uint8_t)(~covered >> 24));
 	/* the covered bytes were not touched */
@@ -159,7 +146,7 @@ static void test_seal_valid(void **state)
 	/* a 4-byte unit covers nothing: trailer = ~crc32c("") = ff ff ff ff */
 	uint8_t four[4] = { 1, 2, 3, 4 };
 	wd_crc_seal(four, 4);
-	assert_int_equal(le32(four), 0xFFFFFFFFu);
+	assert_int_equal(oracle_le32(four), 0xFFFFFFFFu);
 	/* units shorter than the trailer are never valid */
 	assert_false(wd_crc_valid(four, 3, 0));
 	assert_false(wd_crc_valid(four, 0, 1));
@@ -172,7 +159,7 @@ static void test_seal_zero_512_pinned(void **state)
 	(void)state;
 	uint8_t u[512];
 	memset(u, 0, sizeof u);
-	assert_int_equal(ref_crc32c(0, u, 508), 0xEC57A9C3u);
+	assert_int_equal(oracle_crc32c(0, u, 508), 0xEC57A9C3u);
 	assert_int_equal(wd_crc32c(0, u, 508), 0xEC57A9C3u);
 	wd_crc_seal(u, 512);
 	assert_memory_equal(u + 508, "\x3c\x56\xa8\x13", 4);
@@ -250,7 +237,7 @@ static void test_magic_crc(void **state)
 	fill(&rng, u, sizeof u);
 	wd_crc_seal(u, sizeof u);
 	u[0] ^= 1;
-	if (le32(u + 4092) != 0xFFFFFFFFu)
+	if (oracle_le32(u + 4092) != 0xFFFFFFFFu)
 		assert_false(wd_crc_valid(u, sizeof u, 1));
 }
 

@@ -1,9 +1,9 @@
 /*
  * test_trim.c -- trim (doc/SPEC.md §11.4, doc/ORIGINAL.md §8 and L12).
  *
- * A recording backend wraps the RAM backend (wodan_backend_ram_create) and
- * logs every write, discard and barrier in issue order; it can also make
- * discards or a barrier fail.  Reachability has two oracles independent of
+ * A recording RAM device (tests/support/memdev.h) logs every write,
+ * discard and barrier in issue order; it can also make discards or a
+ * barrier fail.  Reachability has two oracles independent of
  * the library's space map: block L belongs to the newest durable tree iff
  * zeroing L in a copy of the image makes wodan_check unclean or changes the
  * root it finds (block 0 always belongs); and, cheaper, the blocks reached
@@ -48,6 +48,9 @@
 #include <cmocka.h>
 #include "testutil.h"
 #include "fixed_random.h"
+#include "kvmodel.h"
+#include "memdev.h"
+#include "oracle.h"
 
 #define BS 4096u
 #define KS 8u
@@ -58,147 +61,37 @@ static uint64_t seed;
 
 /* ------------------------------------------------------ recording device */
 
-enum { OP_W, OP_D, OP_B };
-
-struct op {
-	int kind;
-	uint64_t off, len;   /* bytes */
-	uint8_t *data;       /* OP_W: a copy of the bytes */
-};
-
-struct rdev {
-	struct wodan_backend be;     /* first: the vtable given to libwodan */
-	struct wodan_backend *inner; /* the RAM backend */
-	int recording;
-	struct op *ops;
-	size_t nops, cap;
-	int discard_err;             /* non-zero: discard returns it */
-	int discard_err_once;        /* ... only for the next call */
-	int fail_barrier_in;         /* > 0: the n-th barrier from now fails */
-	uint64_t discard_calls;
-};
-
-static struct rdev *rd_of(struct wodan_backend *be)
+/* A memdev (tests/support/memdev.h) over its own bytes, logging writes,
+ * discards and barriers while recording. */
+static struct memdev *rd_new(uint64_t size)
 {
-	return (struct rdev *)be;
-}
-
-static void rd_log(struct rdev *d, int kind, uint64_t off, const void *buf,
-		   uint64_t len)
-{
-	if (!d->recording)
-		return;
-	if (d->nops == d->cap) {
-		d->cap = d->cap ? d->cap * 2 : 256;
-		d->ops = realloc(d->ops, d->cap * sizeof *d->ops);
-		assert_non_null(d->ops);
-	}
-	struct op *o = &d->ops[d->nops++];
-	o->kind = kind;
-	o->off = off;
-	o->len = len;
-	o->data = NULL;
-	if (kind == OP_W) {
-		o->data = malloc(len);
-		assert_non_null(o->data);
-		memcpy(o->data, buf, len);
-	}
-}
-
-static int rd_read(struct wodan_backend *be, uint64_t off, void *buf,
-		   size_t len)
-{
-	struct rdev *d = rd_of(be);
-	return d->inner->read(d->inner, off, buf, len);
-}
-
-static int rd_write(struct wodan_backend *be, uint64_t off, const void *buf,
-		    size_t len)
-{
-	struct rdev *d = rd_of(be);
-	if (off % be->io_size_bytes || len % be->io_size_bytes)
-		return -EINVAL;
-	int r = d->inner->write(d->inner, off, buf, len);
-	if (!r)
-		rd_log(d, OP_W, off, buf, len);
-	return r;
-}
-
-static int rd_discard(struct wodan_backend *be, uint64_t off, uint64_t len)
-{
-	struct rdev *d = rd_of(be);
-	d->discard_calls++;
-	if (d->discard_err) {
-		int r = d->discard_err;
-		if (d->discard_err_once)
-			d->discard_err = d->discard_err_once = 0;
-		return r;
-	}
-	if (off % be->io_size_bytes || len % be->io_size_bytes || len == 0)
-		return -EINVAL;
-	int r = d->inner->discard(d->inner, off, len);
-	if (!r)
-		rd_log(d, OP_D, off, NULL, len);
-	return r;
-}
-
-static int rd_barrier(struct wodan_backend *be)
-{
-	struct rdev *d = rd_of(be);
-	if (d->fail_barrier_in > 0 && --d->fail_barrier_in == 0)
-		return -EIO;
-	rd_log(d, OP_B, 0, NULL, 0);
-	return d->inner->barrier(d->inner);
-}
-
-static struct rdev *rd_new(uint64_t size)
-{
-	struct rdev *d = calloc(1, sizeof *d);
+	struct memdev *d = malloc(sizeof *d);
+	uint8_t *mem = calloc(1, size);
 	assert_non_null(d);
-	assert_int_equal(wodan_backend_ram_create(size, &d->inner), 0);
-	d->be.abi_version = WODAN_BACKEND_ABI_VERSION;
-	d->be.name = "trim-recorder";
-	d->be.ctx = d;
-	d->be.size_bytes = size;
-	d->be.io_size_bytes = 512;
-	d->be.read = rd_read;
-	d->be.write = rd_write;
-	d->be.discard = rd_discard;
-	d->be.barrier = rd_barrier;
-	d->be.close = NULL;
+	assert_non_null(mem);
+	memdev_init(d, mem, size, "trim-recorder");
+	d->log_barriers = 1;
 	return d;
 }
 
-static void rd_clear_log(struct rdev *d)
+static void rd_free(struct memdev *d)
 {
-	for (size_t i = 0; i < d->nops; i++)
-		free(d->ops[i].data);
-	d->nops = 0;
-}
-
-static void rd_free(struct rdev *d)
-{
-	rd_clear_log(d);
-	free(d->ops);
-	wodan_backend_close(d->inner);
+	memdev_clear_log(d);
+	free(d->mem);
 	free(d);
 }
 
 /* Fill the device with a non-zero pattern (so discards are visible). */
-static void rd_fill(struct rdev *d, uint8_t byte)
+static void rd_fill(struct memdev *d, uint8_t byte)
 {
-	uint8_t *buf = malloc(BS);
-	memset(buf, byte, BS);
-	for (uint64_t off = 0; off < d->be.size_bytes; off += BS)
-		assert_int_equal(d->inner->write(d->inner, off, buf, BS), 0);
-	free(buf);
+	memset(d->mem, byte, d->be.size_bytes);
 }
 
-static uint8_t *rd_snapshot(struct rdev *d)
+static uint8_t *rd_snapshot(struct memdev *d)
 {
 	uint8_t *img = malloc(d->be.size_bytes);
 	assert_non_null(img);
-	assert_int_equal(d->inner->read(d->inner, 0, img, d->be.size_bytes), 0);
+	memcpy(img, d->mem, d->be.size_bytes);
 	return img;
 }
 
@@ -246,34 +139,17 @@ static void reachable(const uint8_t *img, uint64_t size, uint64_t lsize,
 	wodan_backend_close(be);
 }
 
-/* A second, cheaper oracle: walk the on-disk child links (doc/SPEC.md §5)
- * from the root that a read-only mount of img finds.  Cross-checked with
- * reachable() (test_fstrim_random, end of test_live_trim). */
-static void walk_links(const uint8_t *img, uint64_t lsize, uint64_t L,
-		       int is_root, uint8_t *reach, int depth)
+/* A second, cheaper oracle: walk the on-disk child links (doc/SPEC.md §5,
+ * tests/support/oracle.c) from the root that a read-only mount of img
+ * finds.  Cross-checked with reachable() (test_fstrim_random, end of
+ * test_live_trim). */
+static int mark_reached(void *arg, const struct oracle_node *n)
 {
-	assert_true(L > 0 && L < lsize && depth < 64);
-	assert_false(reach[L]); /* single ownership */
-	reach[L] = 1;
-	const uint8_t *b = img + L * BS;
-	uint32_t pos = is_root ? 33 : 29, count;
-	memcpy(&count, b + 25, 4);
-	for (uint32_t i = 0; i < count; i++) {
-		uint16_t len;
-		memcpy(&len, b + pos + KS, 2);
-		pos += KS + 2 + len;
-		assert_true(pos <= BS - 4);
-	}
-	const uint32_t cl = KS + 8;
-	for (uint32_t i = 0;; i++) {
-		uint64_t start = BS - 4 - (uint64_t)(i + 1) * cl, child;
-		if (BS - 4 < (uint64_t)(i + 1) * cl || start < pos)
-			break;
-		memcpy(&child, b + start + KS, 8);
-		if (child == 0)
-			break;
-		walk_links(img, lsize, child, 0, reach, depth + 1);
-	}
+	uint8_t *reach = arg;
+	if (reach[n->L]) /* single ownership */
+		return -1;
+	reach[n->L] = 1;
+	return 0;
 }
 
 static void reachable_walk(const uint8_t *img, uint64_t size, uint64_t lsize,
@@ -292,7 +168,12 @@ static void reachable_walk(const uint8_t *img, uint64_t size, uint64_t lsize,
 	wodan_backend_close(be);
 	memset(reach, 0, lsize);
 	reach[0] = 1;
-	walk_links(img, lsize, info.root_block, 1, reach, 0);
+	if (oracle_walk(img, lsize, BS, KS, NULL, info.root_block, mark_reached,
+			reach))
+		fail_msg("walk oracle: the tree of root %llu is not well formed "
+			 "or a block has two parents (seed %llu)",
+			 (unsigned long long)info.root_block,
+			 (unsigned long long)seed);
 	if (gen)
 		*gen = info.generation;
 }
@@ -311,14 +192,14 @@ static int cmp_range(const void *a, const void *b)
 
 /* The discards logged from op index `from` on, as block ranges sorted by
  * address; *n gets their number. */
-static struct range *discards_since(const struct rdev *d, size_t from,
+static struct range *discards_since(const struct memdev *d, size_t from,
 				    size_t *n)
 {
-	struct range *v = malloc((d->nops - from + 1) * sizeof *v);
+	struct range *v = malloc((d->nlog - from + 1) * sizeof *v);
 	size_t k = 0;
-	for (size_t i = from; i < d->nops; i++) {
-		const struct op *o = &d->ops[i];
-		if (o->kind != OP_D)
+	for (size_t i = from; i < d->nlog; i++) {
+		const struct md_op *o = &d->log[i];
+		if (o->kind != MD_DISCARD)
 			continue;
 		assert_int_equal(o->off % BS, 0);
 		assert_int_equal(o->len % BS, 0);
@@ -381,129 +262,46 @@ static uint64_t check_ranges(const struct range *v, size_t n, uint64_t lsize,
 
 /* ------------------------------------------------------------------ model */
 
-struct ent {
-	uint32_t ver;  /* 0: absent; else a unique version of the value */
-	uint16_t len;  /* >= 1 (tombstones are on: empty = delete) */
-};
-
+/* The key pool and the current snapshot (tests/support/kvmodel.h);
+ * values: kv_val with the seed. */
 struct model {
 	uint64_t rng;
-	uint32_t nk;
-	uint8_t *keys;  /* nk * KS, strictly ascending */
+	struct kvpool p;
 	struct ent *cur;
 	uint32_t next_ver;
 };
-
-static void gen_val(uint32_t ki, uint32_t ver, uint32_t len, uint8_t *out)
-{
-	uint64_t s = seed ^ ((uint64_t)ki * 0x9e3779b97f4a7c15ull) ^
-		     ((uint64_t)ver << 32);
-	for (uint32_t b = 0; b < len; b += 8) {
-		uint64_t x = tu_splitmix(&s);
-		uint32_t n = len - b < 8 ? len - b : 8;
-		memcpy(out + b, &x, n);
-	}
-}
-
-static int cmpkey(const void *a, const void *b)
-{
-	return memcmp(a, b, KS);
-}
 
 static void model_init(struct model *m, uint64_t rng, uint32_t want)
 {
 	memset(m, 0, sizeof *m);
 	m->rng = rng;
-	m->keys = malloc((size_t)want * KS);
-	for (uint32_t i = 0; i < want; i++) {
-		uint64_t x = tu_splitmix(&m->rng);
-		memcpy(m->keys + (size_t)i * KS, &x, KS);
-	}
-	qsort(m->keys, want, KS, cmpkey);
-	uint32_t w = 1;
-	for (uint32_t i = 1; i < want; i++)
-		if (memcmp(m->keys + (size_t)(w - 1) * KS,
-			   m->keys + (size_t)i * KS, KS))
-			memmove(m->keys + (size_t)w++ * KS,
-				m->keys + (size_t)i * KS, KS);
-	m->nk = w;
-	m->cur = calloc(w, sizeof *m->cur);
+	kv_pool_random(&m->p, KS, want, &m->rng, 0, seed);
+	m->cur = snap_new(&m->p);
 	m->next_ver = 1;
 }
 
 static void model_free(struct model *m)
 {
-	free(m->keys);
+	kv_pool_free(&m->p);
 	free(m->cur);
-}
-
-static struct ent *snap_dup(const struct model *m)
-{
-	struct ent *s = malloc(m->nk * sizeof *s);
-	memcpy(s, m->cur, m->nk * sizeof *s);
-	return s;
-}
-
-struct cmpctx {
-	const struct model *m;
-	const struct ent *s;
-	uint32_t idx;
-	char why[200];
-	uint8_t vbuf[65536];
-};
-
-static int cmp_cb(void *arg, const uint8_t *key, const uint8_t *val,
-		  size_t len)
-{
-	struct cmpctx *c = arg;
-	const struct model *m = c->m;
-	while (c->idx < m->nk && c->s[c->idx].ver == 0)
-		c->idx++;
-	if (c->idx >= m->nk || memcmp(key, m->keys + (size_t)c->idx * KS, KS)) {
-		snprintf(c->why, sizeof c->why, "key mismatch near pool "
-			 "index %u", c->idx);
-		return 1;
-	}
-	const struct ent *e = &c->s[c->idx];
-	gen_val(c->idx, e->ver, e->len, c->vbuf);
-	if (len != e->len || memcmp(val, c->vbuf, len)) {
-		snprintf(c->why, sizeof c->why, "pool key %u: wrong value",
-			 c->idx);
-		return 1;
-	}
-	c->idx++;
-	return 0;
 }
 
 /* Fails unless w holds exactly snapshot s. */
 static void expect_contents(wodan_t *w, const struct model *m,
 			    const struct ent *s, const char *what)
 {
-	struct cmpctx *c = calloc(1, sizeof *c);
-	c->m = m;
-	c->s = s;
-	int r = wodan_iterate(w, NULL, NULL, cmp_cb, c);
-	while (r == 0 && c->idx < m->nk && s[c->idx].ver == 0)
-		c->idx++;
-	if (r == 0 && c->idx < m->nk)
-		snprintf(c->why, sizeof c->why, "pool key %u missing", c->idx);
-	else if (r == 0)
-		c->why[0] = 0;
-	else if (!c->why[0])
-		snprintf(c->why, sizeof c->why, "iterate: %s",
-			 wodan_strerror(r));
-	if (c->why[0])
-		fail_msg("%s: %s (seed %llu)", what, c->why,
+	char why[400];
+	if (state_equal(w, &m->p, s, why, sizeof why))
+		fail_msg("%s: %s (seed %llu)", what, why,
 			 (unsigned long long)seed);
-	free(c);
 }
 
 /* One random change: insert / overwrite (85%) or delete.  Returns the
  * wodan result; the model changes only on success. */
 static int model_op(wodan_t *w, struct model *m, uint32_t max_len)
 {
-	uint32_t ki = (uint32_t)tu_below(&m->rng, m->nk);
-	const uint8_t *key = m->keys + (size_t)ki * KS;
+	uint32_t ki = (uint32_t)tu_below(&m->rng, m->p.n);
+	const uint8_t *key = kv_key(&m->p, ki);
 	if (tu_below(&m->rng, 100) < 15) {
 		int r = wodan_delete(w, key, KS);
 		if (r == 0)
@@ -513,18 +311,18 @@ static int model_op(wodan_t *w, struct model *m, uint32_t max_len)
 	static uint8_t val[65536];
 	uint32_t len = 1 + (uint32_t)tu_below(&m->rng, max_len);
 	uint32_t ver = m->next_ver++;
-	gen_val(ki, ver, len, val);
+	kv_val(&m->p, ki, ver, len, val);
 	int r = wodan_insert(w, key, KS, val, len);
 	if (r == 0) {
 		m->cur[ki].ver = ver;
-		m->cur[ki].len = (uint16_t)len;
+		m->cur[ki].len = len;
 	}
 	return r;
 }
 
 static struct wodan_open_opts opts = { .flags = WODAN_OPEN_NO_AUTOFLUSH };
 
-static void mkfs_on(struct rdev *d, uint64_t lsize, int discard)
+static void mkfs_on(struct memdev *d, uint64_t lsize, int discard)
 {
 	struct wodan_mkfs_params p = { 0 };
 	p.block_size_bytes = BS;
@@ -557,7 +355,7 @@ static void test_mkfs_discard(void **state)
 {
 	(void)state;
 	const uint64_t dev_blocks = 70, lsize = 64;
-	struct rdev *d = rd_new(dev_blocks * BS);
+	struct memdev *d = rd_new(dev_blocks * BS);
 	uint8_t *buf = malloc(BS);
 
 	/* logical size below the device: one discard of 1..lsize-1, first */
@@ -565,55 +363,57 @@ static void test_mkfs_discard(void **state)
 	d->recording = 1;
 	mkfs_on(d, lsize, 1);
 	assert_int_equal(d->discard_calls, 1);
-	assert_true(d->nops > 1);
-	assert_int_equal(d->ops[0].kind, OP_D);
-	assert_int_equal(d->ops[0].off, BS);
-	assert_int_equal(d->ops[0].len, (lsize - 1) * BS);
-	for (size_t i = 1; i < d->nops; i++)
-		assert_int_not_equal(d->ops[i].kind, OP_D);
+	assert_true(d->nlog > 1);
+	assert_int_equal(d->log[0].kind, MD_DISCARD);
+	assert_int_equal(d->log[0].off, BS);
+	assert_int_equal(d->log[0].len, (lsize - 1) * BS);
+	for (size_t i = 1; i < d->nlog; i++)
+		assert_int_not_equal(d->log[i].kind, MD_DISCARD);
 	for (uint64_t L = lsize; L < dev_blocks; L++) {
-		assert_int_equal(d->inner->read(d->inner, L * BS, buf, BS), 0);
+		memcpy(buf, d->mem + L * BS, BS);
 		assert_int_equal(buf[0], 0xa5); /* not ours: untouched */
 		assert_int_equal(buf[BS - 1], 0xa5);
 	}
 	expect_clean(&d->be, 1, "mkfs discard");
-	rd_clear_log(d);
+	memdev_clear_log(d);
 
 	/* the whole device */
 	d->discard_calls = 0;
 	mkfs_on(d, 0, 1);
 	assert_int_equal(d->discard_calls, 1);
-	assert_int_equal(d->ops[0].kind, OP_D);
-	assert_int_equal(d->ops[0].off, BS);
-	assert_int_equal(d->ops[0].len, (dev_blocks - 1) * BS);
-	rd_clear_log(d);
+	assert_int_equal(d->log[0].kind, MD_DISCARD);
+	assert_int_equal(d->log[0].off, BS);
+	assert_int_equal(d->log[0].len, (dev_blocks - 1) * BS);
+	memdev_clear_log(d);
 
 	/* no discard asked: none issued */
 	d->discard_calls = 0;
 	mkfs_on(d, lsize, 0);
 	assert_int_equal(d->discard_calls, 0);
-	rd_clear_log(d);
+	memdev_clear_log(d);
 
 	/* EOPNOTSUPP: not an error */
 	d->discard_err = -EOPNOTSUPP;
 	mkfs_on(d, lsize, 1);
 	expect_clean(&d->be, 1, "mkfs discard EOPNOTSUPP");
-	rd_clear_log(d);
+	memdev_clear_log(d);
 
 	/* a backend without discard: not an error */
 	d->discard_err = 0;
+	int (*discard)(struct wodan_backend *, uint64_t, uint64_t) =
+		d->be.discard;
 	d->be.discard = NULL;
 	mkfs_on(d, lsize, 1);
 	expect_clean(&d->be, 1, "mkfs without discard op");
-	d->be.discard = rd_discard;
-	rd_clear_log(d);
+	d->be.discard = discard;
+	memdev_clear_log(d);
 
 	/* another discard error fails mkfs before anything is written */
 	struct wodan_mkfs_params p = { .block_size_bytes = BS,
 				       .key_size_bytes = KS, .discard = 1 };
 	d->discard_err = -EIO;
 	assert_int_equal(wodan_mkfs(&d->be, &p, NULL), WODAN_E_IO_DISCARD);
-	assert_int_equal(d->nops, 0);
+	assert_int_equal(d->nlog, 0);
 	d->discard_err = 0;
 
 	free(buf);
@@ -631,7 +431,7 @@ static void test_fstrim_fresh(void **state)
 	int end_run_seen = 0;
 	for (int round = 0; round < 8; round++) {
 		uint64_t lsize = 8 + tu_below(&rng, 120);
-		struct rdev *d = rd_new(lsize * BS);
+		struct memdev *d = rd_new(lsize * BS);
 		rd_fill(d, 0x5a);
 		mkfs_rng = tu_splitmix(&rng);
 		mkfs_on(d, lsize, 0);
@@ -676,7 +476,7 @@ static void test_fstrim_random(void **state)
 	uint64_t runs = tu_env_u64("WODAN_TRIM_RUNS", 3);
 	for (uint64_t run = 0; run < runs; run++) {
 		uint64_t lsize = 160 + tu_below(&rng, 160);
-		struct rdev *d = rd_new(lsize * BS);
+		struct memdev *d = rd_new(lsize * BS);
 		rd_fill(d, 0x5a);
 		mkfs_rng = tu_splitmix(&rng);
 		mkfs_on(d, lsize, 0);
@@ -735,15 +535,15 @@ static void test_fstrim_random(void **state)
 
 		/* live trim has nothing left; a second fstrim discards the
 		 * same free blocks again */
-		rd_clear_log(d);
+		memdev_clear_log(d);
 		uint64_t n2 = 1;
 		assert_int_equal(wodan_live_trim(w, &n2), 0);
 		assert_int_equal(n2, 0);
-		assert_int_equal(d->nops, 0);
+		assert_int_equal(d->nlog, 0);
 		assert_int_equal(wodan_fstrim(w, &n2), 0);
 		assert_int_equal(n2, n);
 		d->recording = 0;
-		rd_clear_log(d);
+		memdev_clear_log(d);
 
 		/* fstrim flushes first: dirty changes survive an abandon */
 		for (uint32_t i = 0; i < 20; i++) {
@@ -777,7 +577,7 @@ static void test_fstrim_random(void **state)
 /* ------------------------------------------------------- live trim tests */
 
 struct lt {
-	struct rdev *d;
+	struct memdev *d;
 	wodan_t *w;
 	struct model m;
 	uint64_t lsize;
@@ -843,7 +643,7 @@ static void lt_trim(struct lt *t, const char *what)
 		expect[L] = t->U[L] && !t->R[L];
 		want += expect[L];
 	}
-	size_t from = t->d->nops;
+	size_t from = t->d->nlog;
 	uint64_t n = UINT64_MAX;
 	assert_int_equal(wodan_live_trim(t->w, &n), 0);
 	size_t nr;
@@ -852,11 +652,11 @@ static void lt_trim(struct lt *t, const char *what)
 	assert_int_equal(n, want);
 	free(v);
 	/* forgotten: a second call discards nothing */
-	from = t->d->nops;
+	from = t->d->nlog;
 	uint64_t calls = t->d->discard_calls;
 	assert_int_equal(wodan_live_trim(t->w, &n), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(t->d->nops, from);
+	assert_int_equal(t->d->nlog, from);
 	assert_int_equal(t->d->discard_calls, calls);
 	memcpy(t->U, t->R, t->lsize);
 	t->trimmed += want;
@@ -1025,10 +825,12 @@ static void test_live_trim(void **state)
 		assert_int_equal(wodan_live_trim(t.w, &n), WODAN_E_NOT_SUPPORTED);
 		assert_int_equal(n, 0);
 		t.d->discard_err = 0;
+		int (*discard)(struct wodan_backend *, uint64_t, uint64_t) =
+			t.d->be.discard;
 		t.d->be.discard = NULL;
 		assert_int_equal(wodan_live_trim(t.w, &n), WODAN_E_NOT_SUPPORTED);
 		assert_int_equal(wodan_fstrim(t.w, &n), WODAN_E_NOT_SUPPORTED);
-		t.d->be.discard = rd_discard;
+		t.d->be.discard = discard;
 		lt_trim(&t, "live trim after NOT_SUPPORTED");
 
 		assert_int_equal(wodan_close(t.w), 0);
@@ -1068,7 +870,7 @@ struct pstate {
 };
 
 struct pc {
-	struct rdev *d;
+	struct memdev *d;
 	wodan_t *w;
 	struct model m;
 	uint64_t lsize;
@@ -1083,15 +885,15 @@ static void pc_note(struct pc *p)
 	wodan_get_info(p->w, &info);
 	if (info.generation == p->st[p->nst - 1].gen)
 		return;
-	size_t i = p->d->nops;
-	while (i > 0 && p->d->ops[i - 1].kind != OP_W)
+	size_t i = p->d->nlog;
+	while (i > 0 && p->d->log[i - 1].kind != MD_WRITE)
 		i--;
 	assert_true(i > 0);
-	assert_int_equal(p->d->ops[i - 1].off, info.root_block * BS);
+	assert_int_equal(p->d->log[i - 1].off, info.root_block * BS);
 	p->st = realloc(p->st, (p->nst + 1) * sizeof *p->st);
 	p->st[p->nst].root_op = i - 1;
 	p->st[p->nst].gen = info.generation;
-	p->st[p->nst].snap = snap_dup(&p->m);
+	p->st[p->nst].snap = snap_dup(&p->m.p, p->m.cur);
 	p->nst++;
 }
 
@@ -1119,18 +921,18 @@ static void pc_replay(struct pc *p, const uint8_t *base, size_t cut, int var)
 	struct wodan_backend *be = ram_with(base, size);
 	size_t last_bar = 0;
 	for (size_t i = 0; i < cut; i++)
-		if (p->d->ops[i].kind == OP_B)
+		if (p->d->log[i].kind == MD_BARRIER)
 			last_bar = i + 1;
 	for (size_t i = 0; i < cut; i++) {
-		const struct op *o = &p->d->ops[i];
-		if (o->kind == OP_W)
+		const struct md_op *o = &p->d->log[i];
+		if (o->kind == MD_WRITE)
 			assert_int_equal(be->write(be, o->off, o->data, o->len), 0);
-		else if (o->kind == OP_D &&
+		else if (o->kind == MD_DISCARD &&
 			 !(var == V_LOST_DISCARDS && i >= last_bar))
 			assert_int_equal(be->discard(be, o->off, o->len), 0);
 	}
 	if (var == V_TORN_DISCARD) {
-		const struct op *o = &p->d->ops[cut];
+		const struct md_op *o = &p->d->log[cut];
 		uint64_t half = (o->len / BS + 1) / 2 * BS;
 		assert_int_equal(be->discard(be, o->off, half), 0);
 	}
@@ -1141,7 +943,7 @@ static void pc_replay(struct pc *p, const uint8_t *base, size_t cut, int var)
 			k = s;
 	char what[160];
 	snprintf(what, sizeof what, "cut before op %zu of %zu (%s)", cut,
-		 p->d->nops, vname[var]);
+		 p->d->nlog, vname[var]);
 	wodan_t *w;
 	int r = wodan_open(be, &opts, &w);
 	if (r)
@@ -1206,7 +1008,7 @@ static void test_powercut_trim(void **state)
 		p.st = malloc(sizeof *p.st);
 		p.st[0].root_op = 0;
 		p.st[0].gen = info.generation;
-		p.st[0].snap = snap_dup(&p.m);
+		p.st[0].snap = snap_dup(&p.m.p, p.m.cur);
 		p.nst = 1;
 		p.d->recording = 1;
 
@@ -1229,10 +1031,10 @@ static void test_powercut_trim(void **state)
 		assert_true(fs1 > 0 && fs2 > 0);
 
 		size_t cuts = 0, discards = 0;
-		for (size_t cut = 0; cut <= p.d->nops; cut++) {
+		for (size_t cut = 0; cut <= p.d->nlog; cut++) {
 			pc_replay(&p, base, cut, V_PREFIX);
 			pc_replay(&p, base, cut, V_LOST_DISCARDS);
-			if (cut < p.d->nops && p.d->ops[cut].kind == OP_D) {
+			if (cut < p.d->nlog && p.d->log[cut].kind == MD_DISCARD) {
 				pc_replay(&p, base, cut, V_TORN_DISCARD);
 				discards++;
 			}
@@ -1242,7 +1044,7 @@ static void test_powercut_trim(void **state)
 		       "discards), %zu states, %zu cut points x %d variants; "
 		       "trimmed live %llu, fstrim %llu + %llu\n",
 		       (unsigned long long)run, (unsigned long long)p.lsize,
-		       p.d->nops, discards, p.nst, cuts, NVARIANTS,
+		       p.d->nlog, discards, p.nst, cuts, NVARIANTS,
 		       (unsigned long long)live1, (unsigned long long)fs1,
 		       (unsigned long long)fs2);
 		for (size_t s = 0; s < p.nst; s++)

@@ -185,8 +185,8 @@ static int cmp_cb(void *arg, const uint8_t *key, const uint8_t *val,
 	return 0;
 }
 
-int state_equal(wodan_t *w, const struct kvpool *p, const struct ent *s,
-		char *why, size_t wl)
+int state_compare(wodan_t *w, const struct kvpool *p, const struct ent *s,
+		  char *why, size_t wl)
 {
 	static struct cmpctx c;
 	c.p = p;
@@ -195,13 +195,22 @@ int state_equal(wodan_t *w, const struct kvpool *p, const struct ent *s,
 	c.bad = 0;
 	c.why[0] = 0;
 	int r = wodan_iterate(w, NULL, NULL, cmp_cb, &c);
-	if (!c.bad && r)
+	int err = 0;
+	if (!c.bad && r) {
+		err = r < 0 ? r : 1;
 		bad(&c, "iterate: %.40s: %.300s", wodan_strerror(r),
 		    wodan_last_error()->message);
+	}
 	for (uint32_t j = c.next; !c.bad && j < p->n; j++)
 		if (s[j].ver)
 			bad(&c, "key %u missing", j);
 	if (why)
 		snprintf(why, wl, "%s", c.why);
-	return c.bad;
+	return err ? err : c.bad;
+}
+
+int state_equal(wodan_t *w, const struct kvpool *p, const struct ent *s,
+		char *why, size_t wl)
+{
+	return state_compare(w, p, s, why, wl) != 0;
 }

@@ -57,4 +57,10 @@ uint64_t snap_live(const struct kvpool *p, const struct ent *e);
 int state_equal(wodan_t *w, const struct kvpool *p, const struct ent *s,
 		char *why, size_t wl);
 
+/* As state_equal, but a failing iterate (before any difference was seen)
+ * returns its WODAN_E_* (negative; wodan_last_error() still describes
+ * it): 0 equal, 1 different, < 0 iterate failed. */
+int state_compare(wodan_t *w, const struct kvpool *p, const struct ent *s,
+		  char *why, size_t wl);
+
 #endif
