@@ -235,6 +235,13 @@ int cli_getopt_error(const char *cmd, int c, char **argv)
 	return cli_usage(cmd, "unrecognized option '%s'", arg);
 }
 
+/* --help of a command (see cli.h). */
+int cli_help(const char *cmd, const char *text)
+{
+	fputs(text, stdout);
+	return cli_finish_stdout(cmd);
+}
+
 /* Operand count check (see cli.h). */
 int cli_operands(const char *cmd, int argc, char **argv,
 		 const char *const *need, int n_need, int most)

@@ -87,6 +87,10 @@ int cli_json_error_printed(void);
  * "wodanc CMD: cannot write to standard output: <strerror>". */
 int cli_finish_stdout(const char *cmd);
 
+/* A command's --help: print `text` on stdout and return
+ * cli_finish_stdout(cmd) (0, or 8 when stdout cannot be written). */
+int cli_help(const char *cmd, const char *text);
+
 /* Print "wodanc CMD: <fmt>" and a hint to run --help on stderr; returns
  * CLI_EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);

@@ -1156,9 +1156,7 @@ int cmd_bench(int argc, char **argv)
 		case OPT_JSON: b.json = 1; cli_json_errors(1); break;
 		case OPT_KEEP: b.keep = 1; break;
 		case 'F': b.force = 1; break;
-		case 'h':
-			fputs(bench_help, stdout);
-			return cli_finish_stdout("bench");
+		case 'h': return cli_help("bench", bench_help);
 		default: return cli_getopt_error("bench", c, argv);
 		}
 	}

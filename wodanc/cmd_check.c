@@ -242,9 +242,7 @@ int cmd_check(int argc, char **argv)
 		case 'q': quiet = 1; break;
 		case 'n': break; /* read-only: always */
 		case 'f': break; /* full check: always */
-		case 'h':
-			fputs(check_help, stdout);
-			return cli_finish_stdout("check");
+		case 'h': return cli_help("check", check_help);
 		default: return cli_getopt_error("check", c, argv);
 		}
 	}

@@ -282,7 +282,7 @@ int cmd_dump(int argc, char **argv)
 		case OPT_TO: to_hex = optarg; break;
 		case OPT_ROLLBACK: rollback = 1; break;
 		case OPT_JSON: json = 1; break;
-		case 'h': fputs(dump_help, stdout); return CLI_EXIT_OK;
+		case 'h': return cli_help("dump", dump_help);
 		default: return cli_getopt_error("dump", c, argv);
 		}
 	}

@@ -513,9 +513,7 @@ int cmd_fuzz(int argc, char **argv)
 		case OPT_SEAL: seal = optarg; break;
 		case 'F': c.force = 1; strcat(c.extra, " -F"); break;
 		case 'v': c.verbose = 1; break;
-		case 'h':
-			fputs(fuzz_help, stdout);
-			return cli_finish_stdout("fuzz");
+		case 'h': return cli_help("fuzz", fuzz_help);
 		default: return cli_getopt_error("fuzz", ch, argv);
 		}
 	}

@@ -96,7 +96,7 @@ int cmd_info(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":h", info_opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_JSON: json = 1; break;
-		case 'h': fputs(info_help, stdout); return CLI_EXIT_OK;
+		case 'h': return cli_help("info", info_help);
 		default: return cli_getopt_error("info", c, argv);
 		}
 	}

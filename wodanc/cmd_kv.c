@@ -156,8 +156,8 @@ struct kv_args {
 };
 
 /* Parse the options and operands of a key command into *a (pointers into
- * argv).  Returns 0 (check a->help), or CLI_EXIT_USAGE after the usage
- * message.  The options a command does not list in sp->opts are refused
+ * argv).  Returns 0, or CLI_EXIT_USAGE after the usage message; with
+ * a->help set, --help was printed and the result is cli_help()'s.  The options a command does not list in sp->opts are refused
  * by getopt_long(). */
 static int kv_args(const struct kv_spec *sp, int argc, char **argv,
 		   struct kv_args *a)
@@ -174,9 +174,8 @@ static int kv_args(const struct kv_spec *sp, int argc, char **argv,
 		case OPT_HEX: a->hex = 1; break;
 		case OPT_KEY_TEXT: a->text = 1; break;
 		case 'h':
-			fputs(sp->help, stdout);
 			a->help = 1;
-			return CLI_EXIT_OK;
+			return cli_help(sp->cmd, sp->help);
 		default: return cli_getopt_error(sp->cmd, c, argv);
 		}
 	}

@@ -170,7 +170,7 @@ int cmd_ls(int argc, char **argv)
 		case OPT_VALUES: s.values = 1; break;
 		case OPT_KEY_TEXT: s.text = 1; break;
 		case OPT_JSON: s.json = 1; break;
-		case 'h': fputs(ls_help, stdout); return CLI_EXIT_OK;
+		case 'h': return cli_help("ls", ls_help);
 		default: return cli_getopt_error("ls", c, argv);
 		}
 	}

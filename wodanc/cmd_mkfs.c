@@ -425,9 +425,7 @@ int cmd_mkfs(int argc, char **argv)
 		case 'F': force = 1; break;
 		case 'q': quiet = 1; break;
 		case OPT_JSON: json = 1; break;
-		case 'h':
-			fputs(mkfs_help, stdout);
-			return cli_finish_stdout("mkfs");
+		case 'h': return cli_help("mkfs", mkfs_help);
 		default: return cli_getopt_error("mkfs", c, argv);
 		}
 	}

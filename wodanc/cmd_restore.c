@@ -575,7 +575,7 @@ int cmd_restore(int argc, char **argv)
 			a.size_bytes = v;
 			break;
 		case OPT_JSON: a.json = 1; break;
-		case 'h': fputs(restore_help, stdout); return CLI_EXIT_OK;
+		case 'h': return cli_help("restore", restore_help);
 		default: return cli_getopt_error("restore", c, argv);
 		}
 	}

@@ -274,9 +274,7 @@ int cmd_trim(int argc, char **argv)
 			if ((rc = parse_bytes("--minimum", optarg, &t.min)))
 				return rc;
 			break;
-		case 'h':
-			fputs(trim_help, stdout);
-			return cli_finish_stdout("trim");
+		case 'h': return cli_help("trim", trim_help);
 		default: return cli_getopt_error("trim", c, argv);
 		}
 	}
