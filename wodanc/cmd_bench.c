@@ -1052,28 +1052,25 @@ static uint64_t default_size(const struct bench *b)
 	return (sz + b->bs - 1) / b->bs * b->bs;
 }
 
-/* Parse a number option into *out or complain. */
+/* Parse a number option (a size with K/M/G/T when `size`) into *out.
+ * Returns 0, or CLI_EXIT_USAGE after "invalid NAME 'ARG'". */
 static int opt_num(const char *name, const char *arg, uint64_t *out,
 		   int size)
 {
-	if ((size ? cli_parse_size(arg, out) : cli_parse_u64(arg, out)) < 0) {
-		cli_usage("bench", "invalid %s '%s'", name, arg);
-		return -1;
-	}
+	if ((size ? cli_parse_size(arg, out) : cli_parse_u64(arg, out)) < 0)
+		return cli_usage("bench", "invalid %s '%s'", name, arg);
 	return 0;
 }
 
 /* opt_num() for a plain number that must be in lo..hi: outside, the usage
- * error `range` ("--n must be 1 .. 2^40").  Returns 0 or -1. */
+ * error `range` ("--n must be 1 .. 2^40").  Returns 0 or CLI_EXIT_USAGE. */
 static int opt_range(const char *name, const char *arg, uint64_t *out,
 		     uint64_t lo, uint64_t hi, const char *range)
 {
-	if (opt_num(name, arg, out, 0) < 0)
-		return -1;
-	if (*out < lo || *out > hi) {
-		cli_usage("bench", "%s", range);
-		return -1;
-	}
+	if (opt_num(name, arg, out, 0))
+		return CLI_EXIT_USAGE;
+	if (*out < lo || *out > hi)
+		return cli_usage("bench", "%s", range);
 	return 0;
 }
 
@@ -1084,69 +1081,60 @@ int cmd_bench(int argc, char **argv)
 	struct phase p;
 	const char *wl_name = "original", *phases = NULL;
 	uint64_t v, n = 0, bs = 0, ks = 0, vs = 0, fe = 0;
-	int c, i, have_fe = 0, ret = CLI_EXIT_FAIL;
+	int c, i, ex = 0, have_fe = 0, ret = CLI_EXIT_FAIL;
 	unsigned mask, need;
 	size_t wi;
 
 	memset(&b, 0, sizeof b);
 	b.seed = 42;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, ":Fh", bench_opts, NULL)) != -1) {
+	while (!ex &&
+	       (c = getopt_long(argc, argv, ":Fh", bench_opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_WORKLOAD: wl_name = optarg; break;
 		case OPT_PHASES: phases = optarg; break;
 		case OPT_DEVICE: b.spec = optarg; break;
 		case OPT_N:
-			if (opt_range("--n", optarg, &n, 1, 1ull << 40,
-				      "--n must be 1 .. 2^40") < 0)
-				return CLI_EXIT_USAGE;
+			ex = opt_range("--n", optarg, &n, 1, 1ull << 40,
+				       "--n must be 1 .. 2^40");
 			break;
 		case OPT_SIZE:
-			if (opt_num("--size", optarg, &b.size, 1) < 0)
-				return CLI_EXIT_USAGE;
+			ex = opt_num("--size", optarg, &b.size, 1);
 			break;
 		case OPT_BS:
-			if (opt_num("--block-size", optarg, &bs, 1) < 0)
-				return CLI_EXIT_USAGE;
-			if (cli_check_block_size(bs) < 0)
-				return cli_usage("bench", "invalid block size "
-						 "%s (512 .. 64M, a multiple "
-						 "of 512, of 4096 from 4096)",
-						 optarg);
+			ex = opt_num("--block-size", optarg, &bs, 1);
+			if (!ex && cli_check_block_size(bs) < 0)
+				ex = cli_usage("bench", "invalid block size "
+					       "%s (512 .. 64M, a multiple "
+					       "of 512, of 4096 from 4096)",
+					       optarg);
 			break;
 		case OPT_KS:
-			if (opt_range("--key-size", optarg, &ks, 8, 255,
-				      "--key-size must be 8 .. 255") < 0)
-				return CLI_EXIT_USAGE;
+			ex = opt_range("--key-size", optarg, &ks, 8, 255,
+				       "--key-size must be 8 .. 255");
 			break;
 		case OPT_VS:
-			if (opt_range("--value-size", optarg, &vs, 0, 65535,
-				      "--value-size must be at most 65535") < 0)
-				return CLI_EXIT_USAGE;
+			ex = opt_range("--value-size", optarg, &vs, 0, 65535,
+				       "--value-size must be at most 65535");
 			vs++; /* 0 = not given */
 			break;
 		case OPT_CACHE:
-			if (opt_num("--cache", optarg, &b.cache, 1) < 0)
-				return CLI_EXIT_USAGE;
+			ex = opt_num("--cache", optarg, &b.cache, 1);
 			break;
 		case OPT_DIRTY:
-			if (opt_num("--dirty", optarg, &b.dirty, 1) < 0)
-				return CLI_EXIT_USAGE;
+			ex = opt_num("--dirty", optarg, &b.dirty, 1);
 			break;
 		case OPT_FANOUT:
-			if (opt_range("--fanout", optarg, &v, 0, UINT32_MAX,
-				      "--fanout too large") < 0)
-				return CLI_EXIT_USAGE;
+			ex = opt_range("--fanout", optarg, &v, 0, UINT32_MAX,
+				       "--fanout too large");
 			b.fanout = (uint32_t)v;
 			break;
 		case OPT_FLUSH_EVERY:
-			if (opt_num("--flush-every", optarg, &fe, 0) < 0)
-				return CLI_EXIT_USAGE;
+			ex = opt_num("--flush-every", optarg, &fe, 0);
 			have_fe = 1;
 			break;
 		case OPT_SEED:
-			if (opt_num("--seed", optarg, &b.seed, 0) < 0)
-				return CLI_EXIT_USAGE;
+			ex = opt_num("--seed", optarg, &b.seed, 0);
 			break;
 		case OPT_ZERO: b.zero = 1; break;
 		case OPT_NO_AUTOFLUSH: b.no_autoflush = 1; break;
@@ -1160,6 +1148,8 @@ int cmd_bench(int argc, char **argv)
 		default: return cli_getopt_error("bench", c, argv);
 		}
 	}
+	if (ex)
+		return ex;
 	if (optind < argc)
 		return cli_usage("bench", "unexpected argument '%s'",
 				 argv[optind]);

@@ -460,24 +460,23 @@ int cmd_fuzz(int argc, char **argv)
 	struct ops_args c;
 	static const char *const need[] = { "IMAGE (or --ops N)" };
 	const char *seal = NULL;
-	int ch, rc, have_ops = 0, have_seed = 0;
+	int ch, rc = 0, have_ops = 0, have_seed = 0;
 	uint64_t v;
 
 	memset(&c, 0, sizeof c);
 	c.seed = 1;
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, ":Fvh", fuzz_opts, NULL)) != -1) {
+	while (!rc &&
+	       (ch = getopt_long(argc, argv, ":Fvh", fuzz_opts, NULL)) != -1) {
 		switch (ch) {
 		case OPT_OPS:
-			if (num_opt(NULL, "ops", optarg, 0, UINT64_MAX,
-				    "a number", &c.ops))
-				return CLI_EXIT_USAGE;
+			rc = num_opt(NULL, "ops", optarg, 0, UINT64_MAX,
+				     "a number", &c.ops);
 			have_ops = 1;
 			break;
 		case OPT_SEED:
-			if (num_opt(NULL, "seed", optarg, 0, UINT64_MAX,
-				    "a number", &c.seed))
-				return CLI_EXIT_USAGE;
+			rc = num_opt(NULL, "seed", optarg, 0, UINT64_MAX,
+				     "a number", &c.seed);
 			have_seed = 1;
 			break;
 		case OPT_DEVICE:
@@ -494,20 +493,17 @@ int cmd_fuzz(int argc, char **argv)
 			add_extra(c.extra, sizeof c.extra, "block-size", optarg);
 			break;
 		case OPT_KS:
-			if (num_opt(&c, "key-size", optarg, 1, 255, "1..255",
-				    &v))
-				return CLI_EXIT_USAGE;
+			rc = num_opt(&c, "key-size", optarg, 1, 255, "1..255",
+				     &v);
 			c.c.ks = (uint32_t)v;
 			break;
 		case OPT_BLOCKS:
-			if (num_opt(&c, "blocks", optarg, 2, UINT64_MAX,
-				    "a number >= 2", &c.c.blocks))
-				return CLI_EXIT_USAGE;
+			rc = num_opt(&c, "blocks", optarg, 2, UINT64_MAX,
+				     "a number >= 2", &c.c.blocks);
 			break;
 		case OPT_KEYS:
-			if (num_opt(&c, "keys", optarg, 2, 1000000,
-				    "2..1000000", &v))
-				return CLI_EXIT_USAGE;
+			rc = num_opt(&c, "keys", optarg, 2, 1000000,
+				     "2..1000000", &v);
 			c.c.nkeys = (uint32_t)v;
 			break;
 		case OPT_SEAL: seal = optarg; break;
@@ -517,6 +513,8 @@ int cmd_fuzz(int argc, char **argv)
 		default: return cli_getopt_error("fuzz", ch, argv);
 		}
 	}
+	if (rc)
+		return rc;
 	if (seal) {
 		if (optind < argc || have_ops)
 			return cli_usage("fuzz", "--magic-seal takes one IMAGE "
