@@ -5,10 +5,12 @@
 # deterministic getrandom of mkfs (fixed_random.h, included by a test's
 # main file), RAM and recording devices (memdev), the key/value model and
 # the comparison of a handle with it (kvmodel), an oracle independent of
-# the library (its own CRC-32C and an on-disk tree walk: oracle) and the
-# fault-injection backend (fault_backend: power cuts resolved by cache
-# mode, I/O errors, bit flips; public headers only; built with
-# -DFAULT_BACKEND_PLUGIN it is also a backend plugin, "fault:OPTS@LOWER").
+# the library (its own CRC-32C and an on-disk tree walk: oracle), the checks
+# of an image after a power cut (cutcheck: check figures, one more insert,
+# flush and reopen) and the fault-injection backend (fault_backend: power
+# cuts resolved by cache mode, I/O errors, bit flips; public headers only;
+# built with -DFAULT_BACKEND_PLUGIN it is also a backend plugin,
+# "fault:OPTS@LOWER").
 TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/tests/support
 TEST_LIBS = tests/support/libtestsupport.la libwodan_core.la \
 	$(CMOCKA_LIBS) $(CBOR_LIBS) $(ISAL_LIBS)
@@ -19,6 +21,7 @@ tests_support_libtestsupport_la_SOURCES = \
 	tests/support/memdev.c tests/support/memdev.h \
 	tests/support/kvmodel.c tests/support/kvmodel.h \
 	tests/support/oracle.c tests/support/oracle.h \
+	tests/support/cutcheck.c tests/support/cutcheck.h \
 	tests/support/fault_backend.c tests/support/fault_backend.h
 tests_support_libtestsupport_la_CFLAGS = $(TEST_CFLAGS)
 

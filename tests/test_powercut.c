@@ -1,8 +1,8 @@
 /*
  * test_powercut.c -- power-cut simulation (doc/SPEC.md §11.2).
  *
- * A recording backend, defined here over a RAM byte array, logs every write
- * (offset and a copy of the bytes) and every barrier in issue order.  We
+ * A recording RAM device (tests/support/memdev.h) logs every write (offset
+ * and a copy of the bytes) and discard with the barriers before it.  We
  * format a small image (bs 4096, ks 8, 64..512 blocks, so the circular log
  * wraps), run a workload of many flushes (inserts incl. large values, leaf
  * and root splits to depth >= 2, spills, deletes) and keep the model state
@@ -50,6 +50,9 @@
 #include <cmocka.h>
 #include "testutil.h"
 #include "oracle.h"
+#include "memdev.h"
+#include "kvmodel.h"
+#include "cutcheck.h"
 #include "fixed_random.h"
 
 #define BS 4096u
@@ -59,129 +62,15 @@ static uint64_t seed;
 
 /* deterministic mkfs (fsid, first block): fixed_random.h */
 
-/* ------------------------------------------------------ recording device */
-
-struct pc_write {
-	uint64_t off;
-	uint32_t len;
-	uint32_t epoch;   /* barriers issued before this write */
-	uint8_t *data;
-};
-
-struct memdev {
-	struct wodan_backend be;  /* first: the vtable handed to libwodan */
-	uint8_t *mem;
-	int recording;
-	struct pc_write *w;
-	size_t nw, cap;
-	uint32_t nbar;
-	uint64_t discards;
-};
-
-static struct memdev *dev_of(struct wodan_backend *be)
-{
-	return (struct memdev *)be;
-}
-
-static int md_read(struct wodan_backend *be, uint64_t off, void *buf,
-		   size_t len)
-{
-	if (off > be->size_bytes || len > be->size_bytes - off)
-		return -EINVAL;
-	memcpy(buf, dev_of(be)->mem + off, len);
-	return 0;
-}
-
-static void md_record(struct memdev *d, uint64_t off, const void *buf,
-		      size_t len)
-{
-	if (d->nw == d->cap) {
-		d->cap = d->cap ? d->cap * 2 : 1024;
-		d->w = realloc(d->w, d->cap * sizeof *d->w);
-		assert_non_null(d->w);
-	}
-	struct pc_write *x = &d->w[d->nw++];
-	x->off = off;
-	x->len = (uint32_t)len;
-	x->epoch = d->nbar;
-	x->data = malloc(len);
-	assert_non_null(x->data);
-	if (buf)
-		memcpy(x->data, buf, len);
-	else
-		memset(x->data, 0, len);
-}
-
-static int md_write(struct wodan_backend *be, uint64_t off, const void *buf,
-		    size_t len)
-{
-	struct memdev *d = dev_of(be);
-	if (off > be->size_bytes || len > be->size_bytes - off)
-		return -EINVAL;
-	if (off % be->io_size_bytes || len % be->io_size_bytes)
-		return -EINVAL;
-	if (d->recording)
-		md_record(d, off, buf, len);
-	memcpy(d->mem + off, buf, len);
-	return 0;
-}
-
-static int md_discard(struct wodan_backend *be, uint64_t off, uint64_t len)
-{
-	struct memdev *d = dev_of(be);
-	if (off > be->size_bytes || len > be->size_bytes - off)
-		return -EINVAL;
-	if (d->recording)
-		md_record(d, off, NULL, len); /* discard = write of zeros */
-	d->discards++;
-	memset(d->mem + off, 0, len);
-	return 0;
-}
-
-static int md_barrier(struct wodan_backend *be)
-{
-	struct memdev *d = dev_of(be);
-	if (d->recording)
-		d->nbar++;
-	return 0;
-}
-
-static void md_init(struct memdev *d, uint8_t *mem, uint64_t size)
-{
-	memset(d, 0, sizeof *d);
-	d->be.abi_version = WODAN_BACKEND_ABI_VERSION;
-	d->be.name = "powercut-recorder";
-	d->be.ctx = d;
-	d->be.size_bytes = size;
-	d->be.io_size_bytes = 512;
-	d->be.read = md_read;
-	d->be.write = md_write;
-	d->be.discard = md_discard;
-	d->be.barrier = md_barrier;
-	d->be.close = NULL;
-	d->mem = mem;
-}
-
-static void md_free_log(struct memdev *d)
-{
-	for (size_t i = 0; i < d->nw; i++)
-		free(d->w[i].data);
-	free(d->w);
-	d->w = NULL;
-	d->nw = d->cap = 0;
-}
+/* The recording device is tests/support/memdev.h's: writes and discards
+ * (a discard reads back as zeros) in issue order, each with its epoch (the
+ * barriers issued before it); barriers are not in the log. */
 
 /* ------------------------------------------------------------------ model */
 
-struct ent {
-	uint32_t ver;  /* 0: absent; else a unique version of the value */
-	uint16_t len;
-};
-
 struct run {
 	uint64_t rng;
-	uint32_t nk;
-	uint8_t *keys;         /* nk * KS, strictly ascending */
+	struct kvpool p;       /* keys (first all-zero, last all-0xFF) */
 	struct ent *cur;
 	uint32_t next_ver;
 	uint64_t lsize;
@@ -206,135 +95,10 @@ struct run {
 	uint8_t *base;         /* image after mkfs */
 };
 
-static void gen_val(uint32_t ki, uint32_t ver, uint32_t len, uint8_t *out)
-{
-	uint64_t s = seed ^ ((uint64_t)ki * 0x9e3779b97f4a7c15ull) ^
-		     ((uint64_t)ver << 32);
-	for (uint32_t b = 0; b < len; b += 8) {
-		uint64_t x = tu_splitmix(&s);
-		uint32_t n = len - b < 8 ? len - b : 8;
-		memcpy(out + b, &x, n);
-	}
-}
-
-static int cmpkey(const void *a, const void *b)
-{
-	return memcmp(a, b, KS);
-}
-
 static void keys_init(struct run *R, uint32_t want)
 {
-	R->keys = malloc((size_t)want * KS);
-	for (uint32_t i = 0; i < want; i++) {
-		uint64_t x = tu_splitmix(&R->rng);
-		memcpy(R->keys + (size_t)i * KS, &x, KS);
-	}
-	memset(R->keys, 0, KS);
-	memset(R->keys + (size_t)(want - 1) * KS, 0xff, KS);
-	qsort(R->keys, want, KS, cmpkey);
-	uint32_t w = 1;
-	for (uint32_t i = 1; i < want; i++)
-		if (memcmp(R->keys + (size_t)(w - 1) * KS,
-			   R->keys + (size_t)i * KS, KS))
-			memmove(R->keys + (size_t)w++ * KS,
-				R->keys + (size_t)i * KS, KS);
-	R->nk = w;
-	R->cur = calloc(w, sizeof *R->cur);
-}
-
-static struct ent *snap_dup(const struct ent *e, uint32_t n)
-{
-	struct ent *s = malloc(n * sizeof *s);
-	memcpy(s, e, n * sizeof *s);
-	return s;
-}
-
-static uint64_t snap_live(const struct ent *e, uint32_t n)
-{
-	uint64_t c = 0;
-	for (uint32_t i = 0; i < n; i++)
-		c += e[i].ver != 0;
-	return c;
-}
-
-/* Compare the whole contents of w with snapshot s.  Returns 0 when equal,
- * else a positive code (and a description in why). */
-struct cmpctx {
-	const struct run *R;
-	const struct ent *s;
-	uint32_t idx;
-	int bad;
-	char why[400];
-	uint8_t vbuf[65536];
-};
-
-static int cmp_cb(void *arg, const uint8_t *key, const uint8_t *val,
-		  size_t len)
-{
-	struct cmpctx *c = arg;
-	const struct run *R = c->R;
-	while (c->idx < R->nk && c->s[c->idx].ver == 0)
-		c->idx++;
-	if (c->idx >= R->nk) {
-		snprintf(c->why, sizeof c->why, "extra key past the model");
-		c->bad = 1;
-		return 1;
-	}
-	if (memcmp(key, R->keys + (size_t)c->idx * KS, KS)) {
-		snprintf(c->why, sizeof c->why,
-			 "key mismatch at pool index %u (%s)", c->idx,
-			 memcmp(key, R->keys + (size_t)c->idx * KS, KS) < 0
-				 ? "unexpected key" : "missing key");
-		c->bad = 2;
-		return 1;
-	}
-	const struct ent *e = &c->s[c->idx];
-	if (len != e->len) {
-		snprintf(c->why, sizeof c->why,
-			 "pool key %u: value length %zu, expected %u", c->idx,
-			 len, e->len);
-		c->bad = 3;
-		return 1;
-	}
-	gen_val(c->idx, e->ver, e->len, c->vbuf);
-	if (memcmp(val, c->vbuf, len)) {
-		snprintf(c->why, sizeof c->why,
-			 "pool key %u: value bytes differ (len %zu)", c->idx,
-			 len);
-		c->bad = 4;
-		return 1;
-	}
-	c->idx++;
-	return 0;
-}
-
-static int state_equal(wodan_t *w, const struct run *R, const struct ent *s,
-		       char *why, size_t whylen)
-{
-	static struct cmpctx c;
-	c.R = R;
-	c.s = s;
-	c.idx = 0;
-	c.bad = 0;
-	c.why[0] = 0;
-	int r = wodan_iterate(w, NULL, NULL, cmp_cb, &c);
-	if (!c.bad && r) {
-		snprintf(c.why, sizeof c.why, "iterate failed: %s: %s",
-			 wodan_strerror(r), wodan_last_error()->message);
-		c.bad = 5;
-	}
-	if (!c.bad) {
-		while (c.idx < R->nk && s[c.idx].ver == 0)
-			c.idx++;
-		if (c.idx < R->nk) {
-			snprintf(c.why, sizeof c.why,
-				 "missing pool key %u at the end", c.idx);
-			c.bad = 6;
-		}
-	}
-	if (why)
-		snprintf(why, whylen, "%s", c.why);
-	return c.bad;
+	kv_pool_random(&R->p, KS, want, &R->rng, 1, seed);
+	R->cur = snap_new(&R->p);
 }
 
 /* --------------------------------------------------------------- workload */
@@ -349,22 +113,23 @@ static void note_flush(struct run *R, wodan_t *w, struct memdev *d,
 	assert_true(info.generation == gen);
 	/* the root (or the commit's last record) is the last write, preceded
 	 * by (optionally) a barrier and followed by one */
-	struct pc_write *last = &d->w[d->nw - 1];
+	struct md_op *last = &d->log[d->nlog - 1];
 	if (!journal)
-		assert_true(last->off == info.root_block * BS);
+		assert_true(last->kind == MD_WRITE &&
+			    last->off == info.root_block * BS);
 	assert_true(d->nbar == last->epoch + 1);
 	if (R->nfl == R->flcap) {
 		R->flcap = R->flcap ? R->flcap * 2 : 64;
 		R->fl = realloc(R->fl, R->flcap * sizeof *R->fl);
 	}
 	struct flushrec *f = &R->fl[R->nfl++];
-	f->crit = journal ? R->fl[R->nfl - 2].w_end : d->nw - 1;
-	f->w_end = d->nw;
+	f->crit = journal ? R->fl[R->nfl - 2].w_end : d->nlog - 1;
+	f->w_end = d->nlog;
 	f->bar_end = d->nbar;
 	f->gen = gen;
 	f->root = info.root_block;
 	f->depth = info.depth;
-	f->snap = snap_dup(R->cur, R->nk);
+	f->snap = snap_dup(&R->p, R->cur);
 	if (info.depth > R->max_depth)
 		R->max_depth = info.depth;
 	if (R->nfl >= 2 && f->root < R->fl[R->nfl - 2].root)
@@ -384,9 +149,9 @@ static void note_earlier_roots(struct run *R, struct memdev *d,
 			       size_t w_begin, uint64_t gen)
 {
 	uint64_t last = R->fl[R->nfl - 1].gen;
-	for (size_t i = w_begin; i + 1 < d->nw; i++) {
-		const struct pc_write *x = &d->w[i];
-		if (x->len != BS || x->data[0] != 1 ||
+	for (size_t i = w_begin; i + 1 < d->nlog; i++) {
+		const struct md_op *x = &d->log[i];
+		if (x->kind != MD_WRITE || x->len != BS || x->data[0] != 1 ||
 		    !oracle_crc_ok(x->data, BS))
 			continue;
 		uint64_t g = oracle_le64(x->data + 1);
@@ -404,7 +169,7 @@ static void note_earlier_roots(struct run *R, struct memdev *d,
 		f->gen = g;
 		f->root = x->off / BS;
 		f->depth = R->fl[R->nfl - 2].depth;
-		f->snap = snap_dup(R->cur, R->nk);
+		f->snap = snap_dup(&R->p, R->cur);
 		if (R->nfl >= 2 && f->root < R->fl[R->nfl - 2].root)
 			R->wraps++;
 	}
@@ -419,7 +184,7 @@ static void do_flush(struct run *R, wodan_t *w, struct memdev *d)
 	if (r)
 		fail_msg("flush: %s: %s (seed %llu)", wodan_strerror(r),
 			 wodan_last_error()->message, (unsigned long long)seed);
-	if (R->nfl && d->nw == R->fl[R->nfl - 1].w_end) {
+	if (R->nfl && d->nlog == R->fl[R->nfl - 1].w_end) {
 		/* nothing was dirty: no new generation */
 		assert_true(gen == R->fl[R->nfl - 1].gen);
 		return;
@@ -463,7 +228,7 @@ static void workload(struct run *R, struct memdev *d, uint32_t min_flushes,
 			 (unsigned long long)seed);
 	struct wodan_info info;
 	wodan_get_info(w, &info);
-	if (d->nw) /* a journal image: the open began an epoch (a root) */
+	if (d->nlog) /* a journal image: the open began an epoch (a root) */
 		note_flush(R, w, d, info.generation, 0);
 	uint32_t maxv = info.max_value_bytes;
 	/* live data budget: a fraction of the device */
@@ -474,15 +239,15 @@ static void workload(struct run *R, struct memdev *d, uint32_t min_flushes,
 	 * before its predecessor) and the tree reached depth 2 */
 	while (R->nfl - 1 < max_flushes &&
 	       (R->nfl - 1 < min_flushes || R->wraps < 1 ||
-		d->nw < R->lsize + R->lsize / 4 || R->max_depth < 2 ||
+		d->nlog < R->lsize + R->lsize / 4 || R->max_depth < 2 ||
 		(R->tight && R->oos + R->needs_flush < 4))) {
 		uint32_t nops = tu_below(&R->rng, 4) == 0
 					? 1 + (uint32_t)tu_below(&R->rng, 3)
 					: 5 + (uint32_t)tu_below(&R->rng, 60);
 		for (uint32_t op = 0; op < nops; op++) {
-			uint32_t ki = (uint32_t)tu_below(&R->rng, R->nk);
+			uint32_t ki = (uint32_t)tu_below(&R->rng, R->p.n);
 			uint64_t live_bytes = 0;
-			for (uint32_t i = 0; i < R->nk; i++)
+			for (uint32_t i = 0; i < R->p.n; i++)
 				if (R->cur[i].ver)
 					live_bytes += KS + 2 + R->cur[i].len;
 			unsigned pdel = live_bytes > budget ? 70u : 20u;
@@ -493,13 +258,13 @@ static void workload(struct run *R, struct memdev *d, uint32_t min_flushes,
 			for (int t = 0;; t++) {
 				uint32_t len = 0, ver = 0;
 				if (del) {
-					r = wodan_delete(w, R->keys + (size_t)ki * KS,
+					r = wodan_delete(w, kv_key(&R->p, ki),
 							 KS);
 				} else {
 					len = pick_len(R, maxv);
 					ver = ++R->next_ver;
-					gen_val(ki, ver, len, val);
-					r = wodan_insert(w, R->keys + (size_t)ki * KS,
+					kv_val(&R->p, ki, ver, len, val);
+					r = wodan_insert(w, kv_key(&R->p, ki),
 							 KS, val, len);
 				}
 				if (r == WODAN_E_NEEDS_FLUSH && t < 20) {
@@ -523,7 +288,7 @@ static void workload(struct run *R, struct memdev *d, uint32_t min_flushes,
 					R->deletes++;
 				} else {
 					R->cur[ki].ver = ver;
-					R->cur[ki].len = (uint16_t)len;
+					R->cur[ki].len = len;
 					R->inserts++;
 				}
 				break;
@@ -534,7 +299,7 @@ static void workload(struct run *R, struct memdev *d, uint32_t min_flushes,
 	d->recording = 0;
 	/* sanity: the handle itself holds the last flushed state */
 	char why[400];
-	if (state_equal(w, R, R->fl[R->nfl - 1].snap, why, sizeof why))
+	if (state_equal(w, &R->p, R->fl[R->nfl - 1].snap, why, sizeof why))
 		fail_msg("live handle differs from its model: %s (seed %llu)",
 			 why, (unsigned long long)seed);
 	struct wodan_stats st;
@@ -546,10 +311,10 @@ static void workload(struct run *R, struct memdev *d, uint32_t min_flushes,
 	       "checkpoints\n",
 	       (unsigned long long)R->ops, (unsigned long long)R->inserts,
 	       (unsigned long long)R->deletes, (unsigned long long)R->oos,
-	       (unsigned long long)R->needs_flush, R->nfl - 1, d->nw, d->nbar,
+	       (unsigned long long)R->needs_flush, R->nfl - 1, d->nlog, d->nbar,
 	       R->max_depth, R->wraps, (unsigned long long)st.splits,
 	       (unsigned long long)st.spills,
-	       (unsigned long long)snap_live(R->cur, R->nk),
+	       (unsigned long long)snap_live(&R->p, R->cur),
 	       (unsigned long long)st.journal_commits,
 	       (unsigned long long)st.checkpoints);
 	fflush(stdout);
@@ -595,7 +360,7 @@ static void verify(struct run *R, struct stats *S, uint8_t *img,
 		   int full)
 {
 	struct memdev d;
-	md_init(&d, img, size);
+	memdev_init(&d, img, size, "powercut-ram");
 	S->tested[v]++;
 	size_t exp = new_root_in ? k + 1 : k;
 	const struct flushrec *f = &R->fl[exp];
@@ -616,12 +381,12 @@ static void verify(struct run *R, struct stats *S, uint8_t *img,
 	}
 	struct wodan_info info;
 	wodan_get_info(w, &info);
-	int eq_exp = state_equal(w, R, f->snap, why, sizeof why) == 0;
+	int eq_exp = state_equal(w, &R->p, f->snap, why, sizeof why) == 0;
 	if (!eq_exp || info.generation != f->gen) {
 		/* which state did we get, if any allowed one? */
-		int eq_old = state_equal(w, R, R->fl[k].snap, NULL, 0) == 0;
+		int eq_old = state_equal(w, &R->p, R->fl[k].snap, NULL, 0) == 0;
 		int eq_new = k + 1 < R->nfl &&
-			     state_equal(w, R, R->fl[k + 1].snap, NULL, 0) == 0;
+			     state_equal(w, &R->p, R->fl[k + 1].snap, NULL, 0) == 0;
 		if (!eq_old && !eq_new)
 			failure(S, P, v, "contents are neither flush %zu nor "
 				"%zu: vs expected flush %zu: %s; mounted gen "
@@ -661,99 +426,35 @@ static void verify(struct run *R, struct stats *S, uint8_t *img,
 	}
 	/* (on a journal image the check replays the journal, as a mount
 	 * does: the same live keys and generation) */
-	if (rep.used_blocks + rep.free_blocks != rep.logical_size_blocks ||
-	    rep.live_keys != snap_live(f->snap, R->nk) ||
-	    rep.generation != f->gen) {
-		failure(S, P, v, "check: used %llu + free %llu vs %llu blocks, "
-			"%llu live keys vs %llu, gen %llu vs %llu",
-			(unsigned long long)rep.used_blocks,
-			(unsigned long long)rep.free_blocks,
-			(unsigned long long)rep.logical_size_blocks,
-			(unsigned long long)rep.live_keys,
-			(unsigned long long)snap_live(f->snap, R->nk),
-			(unsigned long long)rep.generation,
-			(unsigned long long)f->gen);
-		wodan_check_report_free(&rep);
+	int disagree = cut_report_agrees(&rep, &R->p, f->snap, f->gen, why,
+					 sizeof why);
+	wodan_check_report_free(&rep);
+	if (disagree) {
+		failure(S, P, v, "%s", why);
 		return;
 	}
-	wodan_check_report_free(&rep);
 
-	/* life goes on: one more insert, flush, close, reopen */
+	/* life goes on: one more insert, flush, close, reopen (the nearly
+	 * full runs may leave no room for one more key: then nothing may
+	 * change) */
 	uint64_t s2 = seed ^ (P * 0x2545f4914f6cdd1dull) ^ (uint64_t)v;
-	uint32_t ki = (uint32_t)tu_below(&s2, R->nk);
-	uint32_t len = 1 + (uint32_t)tu_below(&s2, 300);
-	uint32_t ver = 0x80000000u | (uint32_t)(P * V_N + (size_t)v);
-	static uint8_t val[512];
-	gen_val(ki, ver, len, val);
-	r = wodan_open(&d.be, &o, &w);
-	if (r) {
-		failure(S, P, v, "second mount failed: %s: %s",
-			wodan_strerror(r), wodan_last_error()->message);
-		return;
-	}
-	r = wodan_insert(w, R->keys + (size_t)ki * KS, KS, val, len);
-	/* even on a clean handle an insert may reorganise the tree (spill)
-	 * and then ask for a flush: flush and retry, as the workload does */
-	for (int t = 0; r == WODAN_E_NEEDS_FLUSH && t < 20; t++) {
-		S->needs_flush_after++;
-		r = wodan_flush(w, NULL);
-		if (!r)
-			r = wodan_insert(w, R->keys + (size_t)ki * KS, KS, val,
-					 len);
-	}
-	int full_dev = 0;
-	if (r == WODAN_E_OUT_OF_SPACE && R->tight) {
-		/* the nearly full runs may leave no room for one more key: then
-		 * nothing may change */
-		full_dev = 1;
-		S->oos_after++;
-		r = 0;
-	} else if (!r) {
-		r = wodan_flush(w, NULL);
-	}
-	int rc = wodan_close(w);
-	if (r || rc) {
-		failure(S, P, v, "insert/flush/close after mount: %s / %s: %s",
-			wodan_strerror(r), wodan_strerror(rc),
-			wodan_last_error()->message);
-		return;
-	}
-	r = wodan_open(&d.be, &o, &w);
-	if (r) {
-		failure(S, P, v, "reopen after insert failed: %s: %s",
-			wodan_strerror(r), wodan_last_error()->message);
-		return;
-	}
-	struct ent *s = snap_dup(f->snap, R->nk);
-	if (!full_dev) {
-		s[ki].ver = ver;
-		s[ki].len = (uint16_t)len;
-	}
-	size_t vl = 0;
-	static uint8_t got[512];
-	int lr = wodan_lookup(w, R->keys + (size_t)ki * KS, KS, got, sizeof got,
-			      &vl);
-	if (full_dev)
-		; /* the full comparison below covers the failed insert */
-	else if (lr != 1 || vl != len || memcmp(got, val, len))
-		failure(S, P, v, "inserted key not found after reopen (lookup "
-			"%d, len %zu vs %u)", lr, vl, len);
-	else if (state_equal(w, R, s, why, sizeof why))
-		failure(S, P, v, "after insert+flush+reopen: %s", why);
-	wodan_abandon(w);
-	free(s);
-	if (!full)
-		return;
-	r = wodan_check(&d.be, 0, &rep, NULL, NULL);
-	if (r != 0)
-		failure(S, P, v, "check after insert+flush returned %d: %s", r,
-			rep.n_problems ? rep.problems[0].what : "-");
-	wodan_check_report_free(&rep);
+	struct cut_life L = { 0 };
+	L.k = (uint32_t)tu_below(&s2, R->p.n);
+	L.len = 1 + (uint32_t)tu_below(&s2, 300);
+	L.ver = 0x80000000u | (uint32_t)(P * V_N + (size_t)v);
+	L.flush_retries = 20;
+	L.allow_full = R->tight;
+	L.check_after = full;
+	r = cut_life_goes_on(&d.be, &o, &R->p, f->snap, &L, why, sizeof why);
+	S->needs_flush_after += L.needs_flush;
+	S->oos_after += (uint64_t)L.full;
+	if (r)
+		failure(S, P, v, "%s", why);
 }
 
-static void apply(uint8_t *img, const struct pc_write *x, uint32_t len)
+static void apply(uint8_t *img, const struct md_op *x, uint64_t len)
 {
-	memcpy(img + x->off, x->data, len < x->len ? len : x->len);
+	memdev_apply(img, x, len);
 }
 
 /* Largest flush index k whose final barrier was issued at or before epoch
@@ -768,7 +469,7 @@ static size_t durable_flush(const struct run *R, uint32_t e)
 
 static uint64_t replay(struct run *R, struct memdev *d, uint64_t max_cuts)
 {
-	size_t W = d->nw;
+	size_t W = d->nlog;
 	uint64_t size = d->be.size_bytes;
 	uint8_t *cur = malloc(size), *dur = malloc(size), *scratch = malloc(size);
 	memcpy(cur, R->base, size);
@@ -800,19 +501,19 @@ static uint64_t replay(struct run *R, struct memdev *d, uint64_t max_cuts)
 	uint64_t rng = seed ^ 0x5eedcafeull;
 	for (size_t P = 0; P <= W; P++) {
 		if (P > 0)
-			apply(cur, &d->w[P - 1], UINT32_MAX);
+			apply(cur, &d->log[P - 1], UINT32_MAX);
 		/* the cut falls right after write P-1 was issued, before any
 		 * barrier that followed it: writes of epochs < e are durable,
 		 * those of epoch e may be lost.  (Barriers after write P-1
 		 * change nothing on the device; the strict expectations
 		 * below depend only on which writes landed.) */
-		uint32_t e = P > 0 ? d->w[P - 1].epoch : 0;
+		uint32_t e = P > 0 ? d->log[P - 1].epoch : 0;
 		/* durable: [0, first) with first the first write of epoch e */
 		size_t first = P;
-		while (first > 0 && d->w[first - 1].epoch == e)
+		while (first > 0 && d->log[first - 1].epoch == e)
 			first--;
 		while (dur_n < first)
-			apply(dur, &d->w[dur_n++], UINT32_MAX);
+			apply(dur, &d->log[dur_n++], UINT32_MAX);
 		if (!want[P])
 			continue;
 		size_t k = durable_flush(R, e);
@@ -828,8 +529,8 @@ static uint64_t replay(struct run *R, struct memdev *d, uint64_t max_cuts)
 		/* 2. torn write at the cut */
 		if (P < W) {
 			memcpy(scratch, cur, size);
-			uint32_t tl = tu_below(&rng, 2) ? 512 : d->w[P].len / 2;
-			apply(scratch, &d->w[P], tl);
+			uint64_t tl = tu_below(&rng, 2) ? 512 : d->log[P].len / 2;
+			apply(scratch, &d->log[P], tl);
 			verify(R, &S, scratch, size, P, V_TORN, k,
 			       root_idx != (size_t)-1 && root_idx < P, full);
 		}
@@ -841,7 +542,7 @@ static uint64_t replay(struct run *R, struct memdev *d, uint64_t max_cuts)
 			int root_in = root_idx != (size_t)-1 && root_idx < P;
 			for (size_t j = first; j < P; j++) {
 				if (tu_below(&rng, 2))
-					apply(scratch, &d->w[j], UINT32_MAX);
+					apply(scratch, &d->log[j], UINT32_MAX);
 				else if (j >= crit && j <= root_idx)
 					root_in = 0;
 			}
@@ -894,7 +595,7 @@ static void one_run(uint64_t run_seed, uint64_t max_cuts, int tight,
 	uint64_t size = R.lsize * BS;
 	uint8_t *mem = calloc(1, size);
 	struct memdev d;
-	md_init(&d, mem, size);
+	memdev_init(&d, mem, size, "powercut-recorder");
 	struct wodan_mkfs_params p = { .block_size_bytes = BS,
 				       .key_size_bytes = KS,
 				       .tombstones = 1,
@@ -909,7 +610,7 @@ static void one_run(uint64_t run_seed, uint64_t max_cuts, int tight,
 	R.fl = calloc(R.flcap, sizeof *R.fl);
 	R.nfl = 1;
 	R.fl[0].gen = 1;
-	R.fl[0].snap = calloc(R.nk, sizeof *R.fl[0].snap);
+	R.fl[0].snap = snap_new(&R.p);
 	{
 		wodan_t *w;
 		struct wodan_open_opts ro = { .flags = WODAN_OPEN_READONLY };
@@ -921,7 +622,7 @@ static void one_run(uint64_t run_seed, uint64_t max_cuts, int tight,
 		       "first block %llu, preroots %s\n",
 		       tight ? "nearly full" : "roomy",
 		       journal ? ", journal" : "",
-		       (unsigned long long)R.lsize, R.fanout, R.nk,
+		       (unsigned long long)R.lsize, R.fanout, R.p.n,
 		       (unsigned long long)info.first_block_written,
 		       p.preroots_interval_blocks ? "every 16" : "default");
 		wodan_abandon(w);
@@ -934,9 +635,9 @@ static void one_run(uint64_t run_seed, uint64_t max_cuts, int tight,
 		free(R.fl[i].snap);
 	free(R.fl);
 	free(R.base);
-	free(R.keys);
+	kv_pool_free(&R.p);
 	free(R.cur);
-	md_free_log(&d);
+	memdev_clear_log(&d);
 	free(mem);
 	if (failures)
 		fail_msg("%llu power-cut failures (seed %llu)",

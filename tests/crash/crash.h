@@ -98,6 +98,7 @@
 #include "oracle.h"
 #include "memdev.h"
 #include "kvmodel.h"
+#include "cutcheck.h"
 
 #define BS 4096u
 #define KS 8u
