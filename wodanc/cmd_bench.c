@@ -464,40 +464,42 @@ static const char *key_hex(struct bench *b, char *s, size_t n)
 	return s;
 }
 
+/* A lookup of the current key (index i) that went wrong: "wodanc bench:
+ * LABEL: <which>key #I (HEX)<what>".  Returns -1. */
+static int key_wrong(struct bench *b, const char *which, uint64_t i,
+		     const char *what)
+{
+	char hs[520];
+
+	cli_progress_end(&b->prog);
+	fprintf(stderr, "wodanc bench: %s: %skey #%llu (%s)%s\n", b->label,
+		which, (unsigned long long)i, key_hex(b, hs, sizeof hs), what);
+	return -1;
+}
+
 /* Look up b->key, which must be present (key index i, for messages). */
 static int lookup_present(struct bench *b, struct phase *p, uint64_t i)
 {
-	char hs[520];
 	size_t len = 0;
 	int rc = wodan_lookup(b->w, b->key, b->ks, b->buf, b->vs, &len);
 
 	if (rc < 0)
 		return fail(b, rc, "lookup failed");
 	p->user_r += b->ks + b->vs;
-	if (rc == 0 || len != b->vs) {
+	if (rc == 0)
+		return key_wrong(b, "present ", i, " not found");
+	if (len != b->vs) {
 		cli_progress_end(&b->prog);
-		if (rc == 0)
-			fprintf(stderr, "wodanc bench: %s: present key #%llu "
-				"(%s) not found\n", b->label,
-				(unsigned long long)i,
-				key_hex(b, hs, sizeof hs));
-		else
-			fprintf(stderr, "wodanc bench: %s: key #%llu: value "
-				"of %zu bytes, expected %u\n", b->label,
-				(unsigned long long)i, len, b->vs);
+		fprintf(stderr, "wodanc bench: %s: key #%llu: value of %zu "
+			"bytes, expected %u\n", b->label,
+			(unsigned long long)i, len, b->vs);
 		return -1;
 	}
 	p->found++;
 	if (b->verify) {
 		bench_value(b->seed, i, b->version, b->zero, b->val, b->vs);
-		if (memcmp(b->val, b->buf, b->vs)) {
-			cli_progress_end(&b->prog);
-			fprintf(stderr, "wodanc bench: %s: key #%llu (%s): "
-				"wrong value\n", b->label,
-				(unsigned long long)i,
-				key_hex(b, hs, sizeof hs));
-			return -1;
-		}
+		if (memcmp(b->val, b->buf, b->vs))
+			return key_wrong(b, "", i, ": wrong value");
 	}
 	return 0;
 }
@@ -585,7 +587,6 @@ static int run_lookups(struct bench *b, struct phase *p, uint64_t salt)
 /* N lookups of keys never inserted. */
 static int run_absent(struct bench *b, struct phase *p)
 {
-	char hs[520];
 	uint64_t j, prev = p->t0;
 
 	for (j = 0; j < b->n; j++) {
@@ -596,14 +597,8 @@ static int run_absent(struct bench *b, struct phase *p)
 		rc = wodan_lookup(b->w, b->key, b->ks, b->buf, b->vs, &len);
 		if (rc < 0)
 			return fail(b, rc, "lookup failed");
-		if (rc > 0) {
-			cli_progress_end(&b->prog);
-			fprintf(stderr, "wodanc bench: %s: absent key #%llu "
-				"(%s) found\n", b->label,
-				(unsigned long long)j,
-				key_hex(b, hs, sizeof hs));
-			return -1;
-		}
+		if (rc > 0)
+			return key_wrong(b, "absent ", j, " found");
 		p->user_r += b->ks + b->vs;
 		tick(b, &prev, j, b->n);
 	}
