@@ -32,7 +32,11 @@ check_PROGRAMS += tests/test_crc tests/test_layout tests/test_model \
 tests_test_crc_SOURCES = tests/test_crc.c
 tests_test_crc_CFLAGS = $(TEST_CFLAGS)
 tests_test_crc_LDADD = $(TEST_LIBS)
-tests_test_layout_SOURCES = tests/test_layout.c
+# the on-disk layout byte by byte (tests/layout/: superblock, nodes, the
+# node decoder, a fresh mkfs image)
+tests_test_layout_SOURCES = tests/layout/layout.h tests/layout/main.c \
+	tests/layout/superblock.c tests/layout/node.c tests/layout/decode.c \
+	tests/layout/mkfs.c
 tests_test_layout_CFLAGS = $(TEST_CFLAGS)
 tests_test_layout_LDADD = $(TEST_LIBS)
 tests_test_model_SOURCES = tests/test_model.c
