@@ -616,6 +616,15 @@ int cli_open_backend(const char *cmd, const char *dev, unsigned flags,
 	return rc;
 }
 
+/* Open a backend or report why not (see cli.h). */
+int cli_open_device(const char *cmd, const char *dev, unsigned flags,
+		    uint64_t size_bytes, struct wodan_backend **out)
+{
+	int rc = cli_open_backend(cmd, dev, flags, size_bytes, out);
+
+	return rc < 0 ? cli_open_failed(cmd, dev, rc) : 0;
+}
+
 /* Message and exit code for a failed open (see cli.h). */
 int cli_open_failed(const char *cmd, const char *dev, int err)
 {

@@ -162,6 +162,11 @@ const char *cli_device_path(const char *spec);
 int cli_open_backend(const char *cmd, const char *dev, unsigned flags,
 		     uint64_t size_bytes, struct wodan_backend **out);
 
+/* cli_open_backend() and, when it fails, cli_open_failed(): returns 0
+ * with *out open, or the exit code after the one message (*out NULL). */
+int cli_open_device(const char *cmd, const char *dev, unsigned flags,
+		    uint64_t size_bytes, struct wodan_backend **out);
+
 /* Report a failed open of DEV and return the exit code: call it with the
  * negative error of cli_open_backend() (already reported: only the code is
  * returned) or of wodan_open()/wodan_check() (right after the call, so the

@@ -250,9 +250,8 @@ int cmd_check(int argc, char **argv)
 	if (rc)
 		return rc;
 	cli_json_errors(json);
-	rc = cli_open_backend("check", dev, WODAN_BACKEND_RDONLY, 0, &be);
-	if (rc < 0) {
-		rc = cli_open_failed("check", dev, rc);
+	rc = cli_open_device("check", dev, WODAN_BACKEND_RDONLY, 0, &be);
+	if (rc) {
 		/* any open failure: check could not run */
 		c = cli_finish_stdout("check");
 		return rc == CLI_EXIT_PROBLEMS ? rc : CLI_EXIT_OPERATIONAL;

@@ -305,9 +305,9 @@ int cmd_dump(int argc, char **argv)
 			  "image being dumped (%s is %s)", out_path, dev);
 		return CLI_EXIT_USAGE;
 	}
-	rc = cli_open_backend("dump", dev, WODAN_BACKEND_RDONLY, 0, &be);
-	if (rc < 0)
-		return cli_open_failed("dump", dev, rc);
+	rc = cli_open_device("dump", dev, WODAN_BACKEND_RDONLY, 0, &be);
+	if (rc)
+		return rc;
 	rc = open_image(dev, be, rollback, &w, &ri);
 	if (rc < 0) {
 		ex = cli_open_failed("dump", dev, rc);

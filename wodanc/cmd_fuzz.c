@@ -353,11 +353,11 @@ static int ops_mode(struct ops_args *a)
 	uint64_t size = z.c.blocks * z.c.bs;
 	if (a->device) {
 		uint64_t g;
-		if ((rc = cli_open_backend("fuzz", a->device,
-					   WODAN_BACKEND_CREATE, size,
-					   &z.be)) < 0) {
+		rc = cli_open_device("fuzz", a->device, WODAN_BACKEND_CREATE,
+				     size, &z.be);
+		if (rc) {
 			om_free(&z);
-			return cli_open_failed("fuzz", a->device, rc);
+			return rc;
 		}
 		if (!a->force && cli_probe_image(z.be, &g)) {
 			cli_error("fuzz", a->device, 0, "holds a wodan image; "

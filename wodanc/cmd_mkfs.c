@@ -292,10 +292,10 @@ static int do_mkfs(struct mkfs_result *r, int missing, uint64_t size_bytes,
 
 	if (!missing) {
 		uint64_t gen;
-		rc = cli_open_backend("mkfs", r->dev, WODAN_BACKEND_RDONLY, 0,
-				      &be);
-		if (rc < 0)
-			return cli_open_failed("mkfs", r->dev, rc);
+		rc = cli_open_device("mkfs", r->dev, WODAN_BACKEND_RDONLY, 0,
+				     &be);
+		if (rc)
+			return rc;
 		if (!size_bytes &&
 		    (rc = check_min_size(r, be->size_bytes, "device size"))) {
 			wodan_backend_close(be);
@@ -324,11 +324,10 @@ static int do_mkfs(struct mkfs_result *r, int missing, uint64_t size_bytes,
 			return CLI_EXIT_FAIL;
 		}
 	}
-	rc = cli_open_backend("mkfs", r->dev,
-			      size_bytes ? WODAN_BACKEND_CREATE : 0, size_bytes,
-			      &be);
-	if (rc < 0) {
-		ex = cli_open_failed("mkfs", r->dev, rc);
+	ex = cli_open_device("mkfs", r->dev,
+			     size_bytes ? WODAN_BACKEND_CREATE : 0, size_bytes,
+			     &be);
+	if (ex) {
 		if (missing && path)
 			unlink(path);
 		return ex;
@@ -444,9 +443,9 @@ int cmd_mkfs(int argc, char **argv)
 		;
 	} else if (!dry) {
 		rc = do_mkfs(&r, missing, size_bytes, force, json, quiet);
-	} else if (!missing && (rc = cli_open_backend("mkfs", r.dev,
-				WODAN_BACKEND_RDONLY, 0, &be)) < 0) {
-		rc = cli_open_failed("mkfs", r.dev, rc);
+	} else if (!missing && (rc = cli_open_device("mkfs", r.dev,
+				WODAN_BACKEND_RDONLY, 0, &be))) {
+		;
 	} else {
 		rc = dry_run(&r, be, size_bytes, json);
 		wodan_backend_close(be);

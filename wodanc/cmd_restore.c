@@ -207,11 +207,11 @@ static int format_for_dump(const struct restore_args *a,
 			  "BYTES with --mkfs to create it");
 		return CLI_EXIT_FAIL;
 	}
-	rc = cli_open_backend("restore", a->dev,
-			      a->size_bytes ? WODAN_BACKEND_CREATE : 0,
-			      a->size_bytes, be);
-	if (rc < 0)
-		return cli_open_failed("restore", a->dev, rc);
+	rc = cli_open_device("restore", a->dev,
+			     a->size_bytes ? WODAN_BACKEND_CREATE : 0,
+			     a->size_bytes, be);
+	if (rc)
+		return rc;
 	if (!missing && !a->force && cli_probe_image(*be, &gen)) {
 		if (gen)
 			cli_error("restore", a->dev, 0, "holds a wodan image "
@@ -423,8 +423,8 @@ static int restore_into(const struct restore_args *a, struct source *s)
 		ex = format_for_dump(a, h, &be);
 		if (ex != CLI_EXIT_OK)
 			goto out;
-	} else if ((rc = cli_open_backend("restore", a->dev, 0, 0, &be)) < 0) {
-		ex = cli_open_failed("restore", a->dev, rc);
+	} else if ((rc = cli_open_device("restore", a->dev, 0, 0, &be))) {
+		ex = rc;
 		goto out;
 	}
 	memset(&oo, 0, sizeof oo);

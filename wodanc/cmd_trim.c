@@ -286,9 +286,8 @@ int cmd_trim(int argc, char **argv)
 	t.lo = off;
 	t.hi = len > UINT64_MAX - off ? UINT64_MAX : off + len;
 	cli_json_errors(json);
-	rc = cli_open_backend("trim", dev, 0, 0, &be);
-	if (rc < 0) {
-		ex = cli_open_failed("trim", dev, rc);
+	ex = cli_open_device("trim", dev, 0, 0, &be);
+	if (ex) {
 		cli_finish_stdout("trim");
 		return ex;
 	}

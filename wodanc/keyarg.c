@@ -189,12 +189,10 @@ int kv_open(const char *cmd, const char *dev, int writable,
 	int rc;
 
 	*w = NULL;
-	rc = cli_open_backend(cmd, dev, writable ? 0 : WODAN_BACKEND_RDONLY, 0,
-			      be);
-	if (rc < 0) {
-		*be = NULL;
-		return cli_open_failed(cmd, dev, rc);
-	}
+	rc = cli_open_device(cmd, dev, writable ? 0 : WODAN_BACKEND_RDONLY, 0,
+			     be);
+	if (rc)
+		return rc;
 	memset(&oo, 0, sizeof oo);
 	if (!writable)
 		oo.flags = WODAN_OPEN_READONLY | WODAN_OPEN_FAST_SCAN;
