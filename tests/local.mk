@@ -66,7 +66,7 @@ tests_test_lock_LDADD = $(TEST_LIBS)
 
 # ------------------------------------------- power cuts, faults, bit flips
 # The crash suite (tests/crash/), the power-cut replay (tests/test_powercut.c),
-# the corruption suite (tests/test_bitflip.c) and the journal suite
+# the corruption suite (tests/bitflip/) and the journal suite
 # (tests/test_journal.c).
 #
 # `make soak` (not part of check) runs the long power-cut soak: random and
@@ -84,7 +84,8 @@ tests_test_crash_LDADD = $(TEST_LIBS)
 tests_test_powercut_SOURCES = tests/test_powercut.c
 tests_test_powercut_CFLAGS = $(TEST_CFLAGS)
 tests_test_powercut_LDADD = $(TEST_LIBS)
-tests_test_bitflip_SOURCES = tests/test_bitflip.c
+tests_test_bitflip_SOURCES = tests/bitflip/bitflip.h tests/bitflip/main.c \
+	tests/bitflip/flips.c tests/bitflip/transient.c tests/bitflip/rollback.c
 tests_test_bitflip_CFLAGS = $(TEST_CFLAGS)
 tests_test_bitflip_LDADD = $(TEST_LIBS)
 tests_test_journal_SOURCES = tests/test_journal.c
