@@ -55,7 +55,9 @@ tests_test_dump_SOURCES = tests/test_dump.c
 tests_test_dump_CFLAGS = $(TEST_CFLAGS)
 tests_test_dump_LDADD = $(TEST_LIBS)
 # trim (fstrim, live trim, mkfs discard) and power cuts during trim
-tests_test_trim_SOURCES = tests/test_trim.c
+tests_test_trim_SOURCES = tests/trim/trim.h tests/trim/main.c \
+	tests/trim/mkfs.c tests/trim/fstrim.c tests/trim/live.c \
+	tests/trim/powercut.c
 tests_test_trim_CFLAGS = $(TEST_CFLAGS)
 tests_test_trim_LDADD = $(TEST_LIBS)
 # device locks with real processes (tests/cli_lock.sh: two concurrent
