@@ -45,7 +45,9 @@ tests_test_model_LDADD = fuzz/libwodan_opmodel.la $(TEST_LIBS)
 tests_test_cache_SOURCES = tests/test_cache.c
 tests_test_cache_CFLAGS = $(TEST_CFLAGS)
 tests_test_cache_LDADD = $(TEST_LIBS)
-tests_test_space_SOURCES = tests/test_space.c
+tests_test_space_SOURCES = tests/space/space.h tests/space/main.c \
+	tests/space/exhaustion.c tests/space/errors.c tests/space/autoflush.c \
+	tests/space/retry.c
 tests_test_space_CFLAGS = $(TEST_CFLAGS)
 tests_test_space_LDADD = $(TEST_LIBS)
 tests_test_rollback_SOURCES = tests/test_rollback.c
