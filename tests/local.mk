@@ -64,7 +64,9 @@ tests_test_trim_CFLAGS = $(TEST_CFLAGS)
 tests_test_trim_LDADD = $(TEST_LIBS)
 # device locks with real processes (tests/cli_lock.sh: two concurrent
 # `wodanc restore` runs)
-tests_test_lock_SOURCES = tests/test_lock.c
+tests_test_lock_SOURCES = tests/lock/lock.h tests/lock/main.c \
+	tests/lock/writers.c tests/lock/readers.c tests/lock/alone.c \
+	tests/lock/loop.c
 tests_test_lock_CFLAGS = $(TEST_CFLAGS)
 tests_test_lock_LDADD = $(TEST_LIBS)
 
